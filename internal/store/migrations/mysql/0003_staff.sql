@@ -1,0 +1,8 @@
+CREATE TABLE staff (
+  staff_id VARCHAR(100) PRIMARY KEY,
+  name VARCHAR(100) NOT NULL,
+  window_id BIGINT NOT NULL,
+  unit_id BIGINT NOT NULL,
+  active INT NOT NULL DEFAULT 1,
+  updated_at DATETIME NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

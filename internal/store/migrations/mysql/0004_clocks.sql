@@ -1,0 +1,6 @@
+CREATE TABLE clocks (
+  name VARCHAR(100) PRIMARY KEY,
+  protocol VARCHAR(100) NOT NULL,
+  serial_number VARCHAR(100),
+  added_at DATETIME NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,1 @@
+CREATE INDEX enrollments_staff ON enrollments (staff_id);

@@ -1,0 +1,1 @@
+CREATE INDEX punches_time ON punches (punched_at);

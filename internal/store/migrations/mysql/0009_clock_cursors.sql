@@ -1,0 +1,8 @@
+CREATE TABLE clock_cursors (
+  clock VARCHAR(100) PRIMARY KEY,
+  position BIGINT NOT NULL DEFAULT 0,
+  anchor_user VARCHAR(100) NOT NULL DEFAULT '',
+  anchor_at VARCHAR(19) NOT NULL DEFAULT '',
+  last_read_at VARCHAR(19) NOT NULL DEFAULT '',
+  updated_at DATETIME NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,13 @@
+CREATE TABLE leave_slips (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  staff_id VARCHAR(100) NOT NULL,
+  type VARCHAR(100) NOT NULL,
+  start_at DATETIME NOT NULL,
+  end_at DATETIME NOT NULL,
+  filed_at DATETIME NOT NULL,
+  approvals TEXT NOT NULL,
+  note TEXT NOT NULL,
+  recorded_by VARCHAR(100) NOT NULL,
+  created_at DATETIME NOT NULL,
+  cancelled_at DATETIME
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,1 @@
+CREATE INDEX leave_slips_staff ON leave_slips (staff_id, start_at);

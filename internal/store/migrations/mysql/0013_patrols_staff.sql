@@ -1,0 +1,1 @@
+CREATE INDEX patrols_staff ON patrols (staff_id, from_at);

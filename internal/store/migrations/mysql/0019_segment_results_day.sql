@@ -1,0 +1,1 @@
+CREATE INDEX segment_results_day ON segment_results (day);

@@ -1,0 +1,14 @@
+CREATE TABLE corrections (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  staff_id VARCHAR(100) NOT NULL,
+  day DATE NOT NULL,
+  segment CHAR(2) NOT NULL,
+  findings VARCHAR(255) NOT NULL,
+  late_minutes INT NOT NULL DEFAULT 0,
+  early_minutes INT NOT NULL DEFAULT 0,
+  off_post INT NOT NULL DEFAULT 0,
+  leave_type VARCHAR(100) NOT NULL DEFAULT '',
+  reason TEXT NOT NULL,
+  actor VARCHAR(100) NOT NULL,
+  created_at DATETIME NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

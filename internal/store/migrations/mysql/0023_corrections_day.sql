@@ -1,0 +1,1 @@
+CREATE INDEX corrections_day ON corrections (staff_id, day);

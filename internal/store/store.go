@@ -1,0 +1,357 @@
+// Package store owns every SQL statement of kaoqin: the schema and its migrations for SQLite and
+// MySQL/MariaDB, and the reads and writes of punches, cursors, staff, leave, patrols, failure
+// reports, results, month closings and the audit log. All state that matters lives here, so that
+// several daemons can share one MySQL-compatible database.
+//
+// Times. Clocks record local wall-clock time with no zone, and so does everything else the
+// rule book talks about. The project carries such a time as a time.Time in time.UTC whose fields
+// are the wall clock's; the store writes those fields as 'YYYY-MM-DD HH:MM:SS' and reads them back
+// the same, never converting through the process's or the server's zone. Instants (when a punch was
+// received, when a row was written) are converted to the deployment's wall clock first.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrOldSchema is returned by Open when the database needs `kaoqin migrate`.
+var ErrOldSchema = errors.New("the database schema is older than this kaoqin; run `kaoqin migrate`")
+
+// ErrNewSchema is returned when the database was migrated by a newer kaoqin.
+var ErrNewSchema = errors.New("the database schema is newer than this kaoqin; upgrade kaoqin")
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	// w takes every write; r serves reads. On SQLite w is one connection (SQLite has one writer),
+	// r a small pool in WAL mode; on MySQL both are the same pool.
+	w, r    *sqlx.DB
+	dialect string
+	loc     *time.Location
+	now     func() time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	// Location is the deployment's zone, used to turn instants into wall-clock times.
+	Location *time.Location
+	// MaxOpenConns bounds the pool (0: 1 writer + 4 readers for SQLite, 16 for MySQL).
+	MaxOpenConns int
+	// SkipSchemaCheck opens a database whatever its schema version (for `kaoqin migrate`).
+	SkipSchemaCheck bool
+}
+
+// Open connects to the database. driver is "sqlite" (dsn: a file path, or a "file:" URI) or "mysql"
+// (dsn: a go-sql-driver DSN). Unless opts.SkipSchemaCheck, it fails with ErrOldSchema when the
+// database needs migrating.
+func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error) {
+	s := &Store{dialect: driver, loc: opts.Location, now: time.Now}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	var err error
+	switch driver {
+	case "sqlite":
+		err = s.openSQLite(dsn, opts)
+	case "mysql":
+		err = s.openMySQL(dsn, opts)
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q (want sqlite or mysql)", driver)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", driver, err)
+	}
+	if !opts.SkipSchemaCheck {
+		if err := s.CheckSchema(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) openSQLite(dsn string, opts Options) error {
+	path := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path != "" && path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return fmt.Errorf("store: create the directory of %s: %w", path, err)
+		}
+	}
+	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on busy_timeout
+	// instead of failing with SQLITE_BUSY on upgrade.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	full := "file:" + path
+	if strings.Contains(dsn, "?") {
+		full = dsn + "&" + pragmas
+	} else {
+		full += "?" + pragmas
+	}
+	w, err := sqlx.Open("sqlite", full)
+	if err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	r, err := sqlx.Open("sqlite", full+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	n := opts.MaxOpenConns
+	if n <= 0 {
+		n = 4
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.w, s.r = w, r
+	return nil
+}
+
+func (s *Store) openMySQL(dsn string, opts Options) error {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("store: bad mysql dsn: %v", redactDSNError(err))
+	}
+	// Wall-clock times are read back field by field; loc=UTC keeps the driver from shifting them.
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
+	cfg.Collation = "utf8mb4_unicode_ci"
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("store: mysql: %w", err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
+	n := opts.MaxOpenConns
+	if n <= 0 {
+		n = 16
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	s.w, s.r = db, db
+	return nil
+}
+
+func redactDSNError(err error) string {
+	// ParseDSN errors do not echo the password, but keep it that way if they ever change.
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	var err error
+	if s.r != nil && s.r != s.w {
+		err = s.r.Close()
+	}
+	if s.w != nil {
+		if e := s.w.Close(); e != nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Dialect is "sqlite" or "mysql".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Location is the deployment's zone.
+func (s *Store) Location() *time.Location { return s.loc }
+
+// Ping checks that the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return s.r.GetContext(ctx, &one, "SELECT 1")
+}
+
+// withTx runs fn in a write transaction, committing when fn returns nil.
+func (s *Store) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// nowWall is the current instant as wall clock in the deployment's zone.
+func (s *Store) nowWall() string { return WallString(Wall(s.now(), s.loc)) }
+
+// --- migrations ---
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (s *Store) migrations() ([]migration, error) {
+	dir := "migrations/" + s.dialect
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s has no number", name)
+		}
+		b, err := fs.ReadFile(migrations, dir+"/"+name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, name, string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// SchemaVersion returns the applied and the latest known schema versions.
+func (s *Store) SchemaVersion(ctx context.Context) (applied, latest int, err error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	latest = ms[len(ms)-1].version
+	var v sql.NullInt64
+	err = s.w.GetContext(ctx, &v, "SELECT MAX(version) FROM schema_migrations")
+	if err != nil {
+		// No table: a fresh database.
+		if s.tableMissing(err) {
+			return 0, latest, nil
+		}
+		return 0, latest, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return int(v.Int64), latest, nil
+}
+
+func (s *Store) tableMissing(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1146
+	}
+	return strings.Contains(err.Error(), "no such table")
+}
+
+// CheckSchema returns ErrOldSchema or ErrNewSchema when the database and this binary disagree.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	applied, latest, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case applied < latest:
+		return fmt.Errorf("%w (database at version %d, this kaoqin needs %d)", ErrOldSchema, applied, latest)
+	case applied > latest:
+		return fmt.Errorf("%w (database at version %d, this kaoqin knows %d)", ErrNewSchema, applied, latest)
+	}
+	return nil
+}
+
+// Migrate applies every migration not yet applied and returns how many it applied. On MySQL each
+// file is one statement (DDL commits implicitly there), recorded as applied right after it runs.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	_, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at VARCHAR(19) NOT NULL)`)
+	if err != nil {
+		return 0, fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	applied, _, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ms, err := s.migrations()
+	if err != nil {
+		return 0, err
+	}
+	if applied > ms[len(ms)-1].version {
+		return 0, fmt.Errorf("%w (database at version %d)", ErrNewSchema, applied)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.version <= applied {
+			continue
+		}
+		err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("store: migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+				m.version, m.name, s.nowWall())
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (s *Store) rebind(q string) string { return s.w.Rebind(q) }
+
+// DSNForDisplay hides the password of a MySQL DSN.
+func DSNForDisplay(driver, dsn string) string {
+	if driver != "mysql" {
+		return dsn
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "(unparseable dsn)"
+	}
+	if cfg.Passwd != "" {
+		cfg.Passwd = "******"
+	}
+	out := cfg.FormatDSN()
+	if u, err := url.QueryUnescape(out); err == nil {
+		out = u
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+// Package storetest gives tests fresh, migrated databases: SQLite always, and MariaDB/MySQL when
+// KAOQIN_TEST_MYSQL_DSN is set (each test gets a database of its own, dropped afterwards).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/kaoqin/kaoqin/internal/store"
+)
+
+// EnvMySQL names the variable holding a DSN of a MySQL-compatible server the tests may create
+// databases on.
+const EnvMySQL = "KAOQIN_TEST_MYSQL_DSN"
+
+// Location is the zone tests run the store in.
+var Location = mustLoad("Asia/Shanghai")
+
+func mustLoad(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// Backend is one database a test runs against.
+type Backend struct {
+	Name   string // "sqlite" or "mysql"
+	Driver string
+	DSN    string
+}
+
+// Each runs fn as a subtest against a fresh migrated SQLite database, and against a fresh MariaDB
+// database when KAOQIN_TEST_MYSQL_DSN is set (otherwise that subtest is skipped, saying how to run it).
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("mysql", func(t *testing.T) { fn(t, MySQL(t)) })
+}
+
+// SQLite opens a fresh migrated SQLite database in the test's temporary directory.
+func SQLite(t testing.TB) *store.Store {
+	t.Helper()
+	b := Backend{Name: "sqlite", Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "kaoqin.db")}
+	return Open(t, b)
+}
+
+// MySQL opens a fresh migrated database on the server of KAOQIN_TEST_MYSQL_DSN, or skips the test.
+func MySQL(t testing.TB) *store.Store {
+	t.Helper()
+	return Open(t, NewMySQLBackend(t))
+}
+
+// NewMySQLBackend creates an empty database on the test server and drops it when the test ends.
+func NewMySQLBackend(t testing.TB) Backend {
+	t.Helper()
+	dsn := os.Getenv(EnvMySQL)
+	if dsn == "" {
+		t.Skipf("MariaDB tests skipped: set %s to a DSN such as root@unix(/tmp/mysqld.sock)/kaoqin_test (.ci/run does this)", EnvMySQL)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvMySQL, err)
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	name := "kaoqin_t_" + hex.EncodeToString(rnd[:])
+	admin := *cfg
+	admin.DBName = ""
+	db, err := sql.Open("mysql", admin.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", admin.FormatDSN())
+		if err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name)
+			db.Close()
+		}
+	})
+	cfg.DBName = name
+	return Backend{Name: "mysql", Driver: "mysql", DSN: cfg.FormatDSN()}
+}
+
+// Open migrates and opens backend b, closing it when the test ends.
+func Open(t testing.TB, b Backend) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, b.Driver, b.DSN, store.Options{Location: Location, SkipSchemaCheck: true})
+	if err != nil {
+		t.Fatalf("open %s: %v", b.Name, err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		t.Fatalf("migrate %s: %v", b.Name, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
