@@ -1,0 +1,217 @@
+// Package cli owns kaoqin's command line: the subcommands, their flags and usage, and their exit
+// codes (0 ok, 1 failed, 2 bad usage or bad input). Run takes the arguments and the output
+// streams, so every subcommand is testable without a process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X github.com/kaoqin/kaoqin/internal/cli.Version=…".
+var Version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+type env struct {
+	stdout, stderr io.Writer
+}
+
+type command struct {
+	name    string // one or two words: "migrate", "import staff"
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"check-config", "validate a config file", runCheckConfig},
+		{"migrate", "create or upgrade the database schema", runMigrate},
+		{"import staff", "import the staff roster from CSV", runImportStaff},
+		{"classify", "classify attendance from CSV files (no database)", runClassifyCmd},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// Run runs the subcommand named by args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		e.usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmds := commands()
+	// Two-word commands first: "import staff" before a possible "import".
+	if len(args) >= 2 {
+		for _, c := range cmds {
+			if c.name == args[0]+" "+args[1] {
+				return c.run(ctx, e, args[2:])
+			}
+		}
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	var group []string
+	for _, c := range cmds {
+		if strings.HasPrefix(c.name, args[0]+" ") {
+			group = append(group, c.name)
+		}
+	}
+	if len(group) > 0 {
+		fmt.Fprintf(stderr, "kaoqin %s: missing or unknown subcommand; use one of: %s\n", args[0], strings.Join(group, ", "))
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "kaoqin: unknown command %q; run kaoqin -h for the list\n", args[0])
+	return exitUsage
+}
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintln(w, "kaoqin: attendance from fingerprint time clocks for a government service center.")
+	fmt.Fprintln(w, "\nUsage: kaoqin COMMAND [flags]   (kaoqin COMMAND -h for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	cmds := commands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+}
+
+// flags is a subcommand's flag set with the common --config flag.
+type flags struct {
+	*flag.FlagSet
+	config *string
+	e      *env
+}
+
+func (e *env) flags(name, usage string) *flags {
+	fs := flag.NewFlagSet("kaoqin "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	f := &flags{FlagSet: fs, e: e}
+	f.config = fs.String("config", "", "config `FILE` (default kaoqin.yaml in the working directory if present, else the built-in defaults)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kaoqin %s\n\n", usage)
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+// parse parses args; ok false means return code now (0 for -h, 2 for bad usage).
+func (f *flags) parse(args []string) (code int, ok bool) {
+	f.SetOutput(f.e.stderr)
+	err := f.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		// -h was asked for: the usage went to stderr through the flag package; print it on stdout.
+		f.SetOutput(f.e.stdout)
+		f.Usage()
+		return exitOK, false
+	}
+	if err != nil {
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// loadConfig loads the config named by --config; on failure it prints every problem.
+func (f *flags) loadConfig() (*config.Config, int, bool) {
+	path := config.Resolve(*f.config)
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(f.e.stderr, err)
+		return nil, exitUsage, false
+	}
+	return cfg, 0, true
+}
+
+// openStore opens the configured database, refusing an old schema unless migrating.
+func (e *env) openStore(ctx context.Context, cfg *config.Config, migrating bool) (*store.Store, int, bool) {
+	s, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
+		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns, SkipSchemaCheck: migrating})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin: database %s %s: %v\n", cfg.Database.Driver, store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN), err)
+		return nil, exitFail, false
+	}
+	return s, 0, true
+}
+
+func (e *env) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func runVersion(ctx context.Context, e *env, args []string) int {
+	f := e.flags("version", "version")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	fmt.Fprintf(e.stdout, "kaoqin %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
+
+func runCheckConfig(ctx context.Context, e *env, args []string) int {
+	f := e.flags("check-config", "check-config [--config FILE]")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	if f.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "kaoqin check-config: unexpected argument %q\n", f.Arg(0))
+		return exitUsage
+	}
+	cfg, code, ok := f.loadConfig()
+	if !ok {
+		return code
+	}
+	if _, err := rulesFromConfig(cfg); err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	fmt.Fprintln(e.stdout, "ok")
+	return exitOK
+}
+
+func runMigrate(ctx context.Context, e *env, args []string) int {
+	f := e.flags("migrate", "migrate [--config FILE]")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	cfg, code, ok := f.loadConfig()
+	if !ok {
+		return code
+	}
+	s, code, ok := e.openStore(ctx, cfg, true)
+	if !ok {
+		return code
+	}
+	defer s.Close()
+	n, err := s.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin migrate: %v\n", err)
+		return exitFail
+	}
+	applied, _, err := s.SchemaVersion(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin migrate: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(e.stdout, "applied %d migrations; schema at version %d\n", n, applied)
+	return exitOK
+}
