@@ -177,7 +177,9 @@ func TestR3ScheduleValidate(t *testing.T) {
 		{"overlapping windows", func(s *Schedule) { s.Winter.AM.Out = Window{Clock(8, 40), Clock(12, 10)} }, false},
 		{"hours end before they start", func(s *Schedule) { s.Winter.PM.End = Clock(13, 0) }, false},
 		{"summer ends before it starts", func(s *Schedule) { s.Span = SeasonSpan{MonthDay{time.October, 1}, MonthDay{time.May, 1}} }, false},
-		{"bad year override", func(s *Schedule) { s.Years = map[int]SeasonSpan{2027: {MonthDay{time.February, 30}, MonthDay{time.May, 1}}} }, false},
+		{"bad year override", func(s *Schedule) {
+			s.Years = map[int]SeasonSpan{2027: {MonthDay{time.February, 30}, MonthDay{time.May, 1}}}
+		}, false},
 	}
 	for _, tt := range tests {
 		s := DefaultSchedule()
@@ -587,4 +589,16 @@ func TestWorkingMinutes(t *testing.T) {
 			t.Errorf("WorkingMinutes(%s, %s) got %d, want %d", tt.from, tt.to, got, tt.want)
 		}
 	}
+}
+
+func TestR12LeaveTypeIsTheCoveringSlip(t *testing.T) {
+	r := defaultRules(t)
+	// An earlier slip of another type, which starts before the segment but has ended, must not
+	// lend its type.
+	in := Inputs{Leaves: []Leave{
+		{Type: "personal", From: at("2026-07-01 08:30:00"), To: at("2026-07-01 18:00:00"), Recognised: true},
+		{Type: "sick", From: at("2026-07-06 08:30:00"), To: at("2026-07-06 12:00:00"), Recognised: true},
+	}}
+	got := one(t, r, staffA, "2026-07-06", AM, in)
+	check(t, "covering slip's type", got, want{findings: []string{"LEAVE"}, leaveType: "sick", signIn: "", signO: ""})
 }

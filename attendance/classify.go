@@ -256,9 +256,9 @@ func coveredByLeave(ls []Leave, start, end int64) (bool, string) {
 			lf, lt := wallMinute(l.From), wallMinute(l.To)
 			if lf <= cur && lt > best {
 				best = lt
-				if cur == start && typ == "" {
-					typ = l.Type
-				}
+			}
+			if cur == start && typ == "" && lf <= start && lt >= start {
+				typ = l.Type
 			}
 		}
 		if best >= end {
