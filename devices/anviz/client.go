@@ -129,28 +129,27 @@ func (b *Bus) Clock(deviceID uint32) *Client {
 }
 
 // exchange sends one request and passes the reply to handle while the bus is still held (the
-// reply's Data aliases the bus's buffer). answered reports that the addressed clock did reply, so
-// that it has acted on the request even if its reply was damaged.
-func (b *Bus) exchange(ctx context.Context, id uint32, cmd byte, data []byte, handle func(Response) error) (answered bool, err error) {
+// reply's Data aliases the bus's buffer).
+func (b *Bus) exchange(ctx context.Context, id uint32, cmd byte, data []byte, handle func(Response) error) error {
 	if err := b.mu.lock(ctx); err != nil {
-		return false, err
+		return err
 	}
 	defer b.mu.unlock()
 	if b.isClosed() {
-		return false, ErrClosed
+		return ErrClosed
 	}
 	defer b.link.watch(ctx)()
-	r, answered, err := b.roundTrip(ctx, id, cmd, data)
+	r, err := b.roundTrip(ctx, id, cmd, data)
 	if err != nil {
-		return answered, b.linkErr(ctx, err)
+		return b.linkErr(ctx, err)
 	}
 	if err := r.Err(); err != nil {
-		return true, err
+		return err
 	}
 	if handle != nil {
-		return true, handle(r)
+		return handle(r)
 	}
-	return true, nil
+	return nil
 }
 
 // linkErr reports a closed bus or an ended context in preference to the timeout they caused.
@@ -184,88 +183,80 @@ func (b *Bus) replyDeadline(ctx context.Context) time.Time {
 	return dl
 }
 
-func (b *Bus) roundTrip(ctx context.Context, id uint32, cmd byte, data []byte) (Response, bool, error) {
+func (b *Bus) roundTrip(ctx context.Context, id uint32, cmd byte, data []byte) (Response, error) {
 	if b.dirty {
 		if err := b.drain(ctx); err != nil {
-			return Response{}, false, err
+			return Response{}, err
 		}
 		b.dirty = false
 	}
 	var err error
 	b.wbuf, err = AppendCommand(b.wbuf[:0], Command{DeviceID: id, Cmd: cmd, Data: data})
 	if err != nil {
-		return Response{}, false, err
+		return Response{}, err
 	}
 	dl := b.replyDeadline(ctx)
 	b.link.SetDeadline(dl)
 	if _, err := b.link.Write(b.wbuf); err != nil {
 		b.dirty = true
-		return Response{}, false, fmt.Errorf("anviz: write: %w", err)
+		return Response{}, fmt.Errorf("anviz: write: %w", err)
 	}
 	for {
-		r, hdr, err := b.readFrame()
-		answered := hdr && (id == 0 || r.DeviceID == id) && r.Cmd == cmd
+		r, err := b.readFrame()
 		if err != nil {
 			b.dirty = true
-			return Response{}, answered, err
+			return Response{}, err
 		}
-		if r.Cmd == CmdRealtime {
-			b.queueRealtime(r)
+		if b.unsolicited(r) {
 			continue
 		}
 		if id != 0 && r.DeviceID != id {
 			b.dirty = true
-			return Response{}, false, fmt.Errorf("%w: got %d, want %d", ErrWrongDevice, r.DeviceID, id)
+			return Response{}, fmt.Errorf("%w: got %d, want %d", ErrWrongDevice, r.DeviceID, id)
 		}
 		if r.Cmd != cmd {
 			b.dirty = true
-			return Response{}, false, fmt.Errorf("%w: got %02X, want %02X", ErrUnexpected, r.Cmd, cmd)
+			return Response{}, fmt.Errorf("%w: got %02X, want %02X", ErrUnexpected, r.Cmd, cmd)
 		}
 		if id == 0 {
 			// Every clock on the bus answers a broadcast; the others' replies are drained.
 			b.dirty = true
 		}
-		return r, true, nil
+		return r, nil
 	}
 }
 
 // readFrame reads exactly one response frame, never past its end, so nothing of the next frame
-// needs keeping. hdr reports that a whole header arrived; the returned Response then carries the
-// header's device id and command even when err is not nil.
-func (b *Bus) readFrame() (r Response, hdr bool, err error) {
+// needs keeping.
+func (b *Bus) readFrame() (Response, error) {
 	n, need := 0, ResponseHeaderLen
 	for {
 		if n > 0 && b.rbuf[0] != STX {
-			return Response{}, false, ErrSTX
+			return Response{}, ErrSTX
 		}
 		if n >= need {
 			if need == ResponseHeaderLen {
-				hdr = true
-				r.DeviceID = uint32(b.rbuf[1])<<24 | uint32(b.rbuf[2])<<16 | uint32(b.rbuf[3])<<8 | uint32(b.rbuf[4])
-				r.Cmd = b.rbuf[5] &^ AckBit
+				var err error
 				if need, err = FrameLen(b.rbuf[:n], ResponseHeaderLen); err != nil {
-					return r, hdr, err
+					return Response{}, err
 				}
 				if n < need {
 					continue
 				}
 			}
-			full, _, err := DecodeResponse(b.rbuf[:n])
-			if err != nil {
-				return r, hdr, err
-			}
-			return full, true, nil
+			r, _, err := DecodeResponse(b.rbuf[:n])
+			return r, err
 		}
 		m, err := b.link.Read(b.rbuf[n:need])
 		n += m
 		if err != nil && n < need {
 			if isTimeout(err) {
 				if n == 0 {
-					return r, hdr, fmt.Errorf("%w (%w)", ErrNoReply, err)
+					return Response{}, fmt.Errorf("%w (%w)", ErrNoReply, err)
 				}
-				return r, hdr, fmt.Errorf("%w after %d bytes (%w)", ErrShort, n, err)
+				return Response{}, fmt.Errorf("%w after %d bytes (%w)", ErrShort, n, err)
 			}
-			return r, hdr, fmt.Errorf("anviz: read: %w", err)
+			return Response{}, fmt.Errorf("anviz: read: %w", err)
 		}
 	}
 }
@@ -296,6 +287,22 @@ func (b *Bus) drain(ctx context.Context) error {
 		}
 		return fmt.Errorf("anviz: drain: %w", err)
 	}
+}
+
+// cmdKeepAlive is what networked clocks send on their own to show they are alive (its reply form,
+// ACK FF, is the protocol's verified CRC vector). It carries nothing the daemon needs.
+const cmdKeepAlive = 0x7F
+
+// unsolicited consumes a frame the clock sent on its own rather than as a reply.
+func (b *Bus) unsolicited(r Response) bool {
+	switch r.Cmd {
+	case CmdRealtime:
+		b.queueRealtime(r)
+		return true
+	case cmdKeepAlive:
+		return true
+	}
+	return false
 }
 
 func (b *Bus) queueRealtime(r Response) {
@@ -335,7 +342,7 @@ func (c *Client) DeviceID() uint32 { return c.id }
 func (c *Client) call(ctx context.Context, cmd byte, data []byte, handle func(Response) error) error {
 	var err error
 	for attempt := 0; attempt <= c.bus.opts.Retries; attempt++ {
-		if _, err = c.bus.exchange(ctx, c.id, cmd, data, handle); err == nil || !retryable(err) {
+		if err = c.bus.exchange(ctx, c.id, cmd, data, handle); err == nil || !retryable(err) {
 			break
 		}
 	}
@@ -461,7 +468,7 @@ func (c *Client) ReadNew(ctx context.Context, store func([]Record) error) (int, 
 // clearMarks clears the new marks of the n oldest new records, once: see ErrClearUnconfirmed.
 func (c *Client) clearMarks(ctx context.Context, n int) error {
 	var cleared int
-	_, err := c.bus.exchange(ctx, c.id, CmdClear, appendU24([]byte{ClearMarks}, n), func(r Response) error {
+	err := c.bus.exchange(ctx, c.id, CmdClear, appendU24([]byte{ClearMarks}, n), func(r Response) error {
 		if len(r.Data) < 3 {
 			return shortData(CmdClear, len(r.Data), 3)
 		}
@@ -513,14 +520,14 @@ func (c *Client) download(ctx context.Context, first byte, total int, each func(
 	for got < total {
 		amount := min(MaxRecordsPerPacket, total-got)
 		var stale bool
-		recs = recs[:0]
-		_, err := c.bus.exchange(ctx, c.id, CmdDownload, []byte{param, byte(amount)}, func(r Response) error {
+		recs = nil // each may keep the slice
+		err := c.bus.exchange(ctx, c.id, CmdDownload, []byte{param, byte(amount)}, func(r Response) error {
 			if param == DownloadResend && bytes.Equal(r.Data, prev) {
 				stale = true
 				return nil
 			}
 			var err error
-			if recs, err = DecodeRecords(recs, r.Data, true, c.bus.opts.Epoch); err != nil {
+			if recs, err = DecodeRecords(nil, r.Data, true, c.bus.opts.Epoch); err != nil {
 				return err
 			}
 			prev = append(prev[:0], r.Data...)
@@ -585,7 +592,7 @@ func (c *Client) NextRealtime(ctx context.Context) (Record, error) {
 			dl = time.Time{}
 		}
 		b.link.SetDeadline(dl)
-		r, _, err := b.readFrame()
+		r, err := b.readFrame()
 		if errors.Is(err, ErrNoReply) && ctxErr(ctx) != nil {
 			return Record{}, ctxErr(ctx) // nothing came: the line is clean
 		}
@@ -593,8 +600,6 @@ func (c *Client) NextRealtime(ctx context.Context) (Record, error) {
 			b.dirty = true
 			return Record{}, c.wrap(CmdRealtime, b.linkErr(ctx, err))
 		}
-		if r.Cmd == CmdRealtime {
-			b.queueRealtime(r)
-		}
+		b.unsolicited(r) // replies to nobody's request are dropped
 	}
 }

@@ -103,7 +103,7 @@ func FuzzReadFrame(f *testing.F) {
 			if calls > len(b) {
 				t.Fatalf("%d frames from %d bytes: the reader does not make progress", calls, len(b))
 			}
-			r, _, err := bus.readFrame()
+			r, err := bus.readFrame()
 			if errors.Is(err, ErrNoReply) || errors.Is(err, ErrShort) {
 				return
 			}

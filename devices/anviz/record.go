@@ -41,14 +41,15 @@ func DecodeRecord(b []byte, epoch time.Time) (Record, error) {
 	if epoch.IsZero() {
 		epoch = DefaultEpoch
 	}
-	return decodeRecord((*[RecordLen]byte)(b), epoch), nil
+	r := decodeRecord((*[RecordLen]byte)(b), epoch)
+	r.UserID = strconv.FormatUint(uint64(b[0])<<32|uint64(binary.BigEndian.Uint32(b[1:5])), 10)
+	return r, nil
 }
 
+// decodeRecord decodes every field but UserID.
 func decodeRecord(b *[RecordLen]byte, epoch time.Time) Record {
-	code := uint64(b[0])<<32 | uint64(binary.BigEndian.Uint32(b[1:5]))
 	secs := binary.BigEndian.Uint32(b[5:9])
 	return Record{
-		UserID:   strconv.FormatUint(code, 10),
 		Time:     epoch.Add(time.Duration(secs) * time.Second),
 		Backup:   int(b[9]),
 		State:    int(b[10] & 0x0F),
@@ -76,9 +77,28 @@ func DecodeRecords(dst []Record, data []byte, counted bool, epoch time.Time) ([]
 		return dst, fmt.Errorf("anviz: records: %d bytes is not a multiple of %d", len(data), RecordLen)
 	}
 	dst = growRecords(dst, len(data)/RecordLen)
+	// The user ids of a chunk are formatted into one string and sliced, so that a packet costs
+	// one allocation rather than one per record: it roughly doubles the decoding rate.
+	const chunk = 32
+	var ends [chunk]int
+	var digits [chunk * 13]byte
 	for len(data) >= RecordLen {
-		dst = append(dst, decodeRecord((*[RecordLen]byte)(data), epoch))
-		data = data[RecordLen:]
+		n := min(chunk, len(data)/RecordLen)
+		ids := digits[:0]
+		for i := range n {
+			b := data[i*RecordLen:]
+			ids = strconv.AppendUint(ids, uint64(b[0])<<32|uint64(binary.BigEndian.Uint32(b[1:5])), 10)
+			ends[i] = len(ids)
+		}
+		all := string(ids)
+		start := 0
+		for i := range n {
+			r := decodeRecord((*[RecordLen]byte)(data[i*RecordLen:]), epoch)
+			r.UserID = all[start:ends[i]]
+			start = ends[i]
+			dst = append(dst, r)
+		}
+		data = data[n*RecordLen:]
 	}
 	return dst, nil
 }

@@ -13,8 +13,13 @@ import (
 // conn is a pseudo-terminal master or a TCP connection.
 type conn interface {
 	io.ReadWriteCloser
+	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
 }
+
+// frameGap is how long a clock waits for the rest of a started frame before it gives up on it,
+// so that noise that looks like a frame start with a long LEN cannot stall the line.
+const frameGap = 200 * time.Millisecond
 
 // line is one connection to the bus: a pseudo-terminal or one TCP client.
 type line struct {
@@ -42,7 +47,7 @@ func (l *line) close() {
 
 // serve reads requests until the line closes. Bytes that do not form a well-formed request are
 // skipped one at a time until an A5 starts one, as a clock's receiver does; a request with a bad
-// CRC gets no answer.
+// CRC gets no answer, and a frame left incomplete for frameGap is given up.
 func (l *line) serve() {
 	buf := make([]byte, 0, 4096)
 	var first time.Time // when the oldest byte in buf arrived
@@ -86,6 +91,11 @@ func (l *line) serve() {
 		if len(buf) >= cap(buf) {
 			buf = buf[:0]
 		}
+		dl := time.Time{}
+		if len(buf) > 0 {
+			dl = time.Now().Add(frameGap)
+		}
+		l.conn.SetReadDeadline(dl)
 		m, err := l.conn.Read(tmp[:min(len(tmp), cap(buf)-len(buf))])
 		if m > 0 {
 			if len(buf) == 0 {
@@ -95,6 +105,7 @@ func (l *line) serve() {
 		}
 		if err != nil && m == 0 {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				buf = buf[:copy(buf, buf[1:])]
 				continue
 			}
 			return
