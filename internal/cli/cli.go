@@ -43,6 +43,7 @@ func commands() []command {
 		{"check-config", "validate a config file", runCheckConfig},
 		{"migrate", "create or upgrade the database schema", runMigrate},
 		{"import staff", "import the staff roster from CSV", runImportStaff},
+		{"serve", "run the daemon: read clocks, keep results, serve the dashboard and metrics", runServe},
 		{"classify", "classify attendance from CSV files (no database)", runClassifyCmd},
 		{"version", "print the version", runVersion},
 	}

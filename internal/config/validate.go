@@ -261,7 +261,7 @@ func (c *Config) defaultSerial(s *SerialPort) {
 		s.StopBits = 1
 	}
 	if s.Timeout == 0 {
-		s.Timeout = Duration(time.Second)
+		s.Timeout = Duration(100 * time.Millisecond)
 	}
 }
 
@@ -283,7 +283,7 @@ func checkSerial(v *validator, p string, s *SerialPort) {
 		v.add(p+".stop_bits", "%d is not 1 or 2", s.StopBits)
 	}
 	if s.Timeout <= 0 {
-		v.add(p+".read_timeout", "must be positive, such as 1s")
+		v.add(p+".read_timeout", "must be positive, such as 100ms")
 	}
 }
 

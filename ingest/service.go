@@ -1,0 +1,313 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/store"
+)
+
+// Options configure a Service.
+type Options struct {
+	Store    *store.Store
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	Location *time.Location
+	// SkewThreshold is how far a clock may be off before its punches are flagged.
+	SkewThreshold time.Duration
+	// InPunchWindow tells whether a wall-clock time is inside a punch window of a working day;
+	// the attendance schedule answers it (ingest does not import the engine).
+	InPunchWindow func(wall time.Time) bool
+	// Now is the clock of the server; time.Now by default (tests move it).
+	Now func() time.Time
+}
+
+// Service reads every configured polled clock on its schedule.
+type Service struct {
+	store         *store.Store
+	metrics       *Metrics
+	log           *slog.Logger
+	loc           *time.Location
+	skewThreshold time.Duration
+	inPunchWindow func(time.Time) bool
+	now           func() time.Time
+
+	cron  *cron.Cron
+	buses buses
+
+	mu      sync.Mutex
+	ctx     context.Context
+	readers map[string]*entry
+
+	enrolMu   sync.Mutex
+	enrol     map[string]map[string]string // clock → user id → staff id
+	enrolAt   time.Time
+	enrolTTL  time.Duration
+	saveGroup sync.WaitGroup
+}
+
+type entry struct {
+	r      *reader
+	cfg    config.Clock
+	id     cron.EntryID
+	cancel context.CancelFunc // the realtime subscription
+}
+
+// New creates a Service; Start begins reading.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store: o.Store, metrics: o.Metrics, log: o.Logger, loc: o.Location,
+		skewThreshold: o.SkewThreshold, inPunchWindow: o.InPunchWindow, now: o.Now,
+		cron:     cron.New(cron.WithLocation(o.Location), cron.WithParser(cronParser{})),
+		readers:  map[string]*entry{},
+		enrolTTL: 5 * time.Second,
+	}
+}
+
+type cronParser struct{}
+
+func (cronParser) Parse(spec string) (cron.Schedule, error) { return config.ParseCron(spec) }
+
+// Start runs the scheduler until ctx ends; Stop waits for the reads under way.
+func (s *Service) Start(ctx context.Context) {
+	s.mu.Lock()
+	s.ctx = ctx
+	s.startRealtime()
+	s.mu.Unlock()
+	s.cron.Start()
+}
+
+// Stop stops scheduling and waits for running reads (and their database writes) to finish, or
+// for ctx to end.
+func (s *Service) Stop(ctx context.Context) {
+	done := s.cron.Stop()
+	s.mu.Lock()
+	for _, e := range s.readers {
+		if e.cancel != nil {
+			e.cancel()
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case <-done.Done():
+	case <-ctx.Done():
+	}
+	waited := make(chan struct{})
+	go func() { s.saveGroup.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	s.buses.drop(nil)
+}
+
+// Apply makes the set of read clocks match clocks: new ones are scheduled, removed ones stopped,
+// changed ones restarted. Push clocks are skipped (they call the daemon).
+func (s *Service) Apply(clocks []config.Clock) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := map[string]config.Clock{}
+	for _, c := range clocks {
+		if c.Protocol == "zk-push" {
+			continue
+		}
+		want[c.Name] = c
+	}
+	// Validate every dialer first, so a bad clock changes nothing.
+	dialers := map[string]Dialer{}
+	for name, c := range want {
+		if old, ok := s.readers[name]; ok && sameClock(old.cfg, c) {
+			continue
+		}
+		d, err := dialerFor(c, &s.buses)
+		if err != nil {
+			return err
+		}
+		dialers[name] = d
+	}
+	for name, e := range s.readers {
+		if c, ok := want[name]; ok && sameClock(e.cfg, c) {
+			continue
+		}
+		s.stopEntry(e)
+		delete(s.readers, name)
+		if _, still := want[name]; !still {
+			s.metrics.forget(name)
+			s.log.Info("clock removed", "clock", name)
+		}
+	}
+	names := make([]string, 0, len(dialers))
+	for n := range dialers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := want[name]
+		r := &reader{svc: s, cfg: c, dial: dialers[name], log: s.log.With("clock", name)}
+		e := &entry{r: r, cfg: c}
+		id, err := s.cron.AddFunc(c.Read, func() {
+			s.mu.Lock()
+			ctx := s.ctx
+			s.mu.Unlock()
+			if ctx == nil || ctx.Err() != nil {
+				return
+			}
+			r.run(ctx)
+		})
+		if err != nil {
+			return fmt.Errorf("clock %s: read schedule %q: %w", name, c.Read, err)
+		}
+		e.id = id
+		if sched, err := config.ParseCron(c.Read); err == nil {
+			t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, s.loc)
+			t1 := sched.Next(t0)
+			s.metrics.ReadInterval.WithLabelValues(name).Set(sched.Next(t1).Sub(t1).Seconds())
+		}
+		if c.Realtime && c.Protocol == "zk" && s.ctx != nil {
+			sctx, cancel := context.WithCancel(s.ctx)
+			e.cancel = cancel
+			go r.subscribe(sctx)
+		}
+		s.readers[name] = e
+		s.log.Info("clock scheduled", "clock", name, "protocol", c.Protocol, "transport", c.Transport, "read", c.Read)
+	}
+	used := map[string]bool{}
+	for _, c := range want {
+		if c.Transport == "serial" && c.Serial != nil {
+			used[c.Serial.Port] = true
+		}
+	}
+	s.buses.drop(used)
+	return nil
+}
+
+// startRealtime opens the subscriptions of realtime clocks applied before Start (s.mu held).
+func (s *Service) startRealtime() {
+	for _, e := range s.readers {
+		if e.cfg.Realtime && e.cancel == nil {
+			sctx, cancel := context.WithCancel(s.ctx)
+			e.cancel = cancel
+			go e.r.subscribe(sctx)
+		}
+	}
+}
+
+func (s *Service) stopEntry(e *entry) {
+	s.cron.Remove(e.id)
+	if e.cancel != nil {
+		e.cancel()
+	}
+}
+
+func sameClock(a, b config.Clock) bool {
+	if (a.Serial == nil) != (b.Serial == nil) || a.Serial != nil && *a.Serial != *b.Serial {
+		return false
+	}
+	a.Serial, b.Serial = nil, nil
+	return a == b
+}
+
+// ReadNow reads one clock at once (outside its schedule), as a scheduled read would.
+func (s *Service) ReadNow(ctx context.Context, name string) error {
+	s.mu.Lock()
+	e, ok := s.readers[name]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no polled clock named %q", name)
+	}
+	e.r.busy.Lock()
+	defer e.r.busy.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout.Std())
+	defer cancel()
+	return e.r.readOnce(ctx)
+}
+
+// save maps the clock's user ids to staff and stores the records with the cursor. The write runs
+// to its end even when the daemon is stopping (SIGTERM finishes the current writes), bounded by
+// its own timeout.
+func (s *Service) save(ctx context.Context, clock string, recs []Record, next *store.Cursor, skewed bool) error {
+	s.saveGroup.Add(1)
+	defer s.saveGroup.Done()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	users, err := s.enrolments(wctx, clock)
+	if err != nil {
+		s.metrics.StoreErrors.Inc()
+		return &readError{"database", err}
+	}
+	received := store.Wall(s.now(), s.loc)
+	ps := make([]store.Punch, len(recs))
+	unknown := 0
+	var newest time.Time
+	for i, r := range recs {
+		staff := users[r.UserID]
+		if staff == "" {
+			unknown++
+		}
+		ps[i] = store.Punch{Clock: clock, UserID: r.UserID, Time: r.Time, Verify: r.Verify, State: r.State,
+			ReceivedAt: received, Skewed: skewed, StaffID: staff}
+		if r.Time.After(newest) {
+			newest = r.Time
+		}
+	}
+	res, err := s.store.InsertPunches(wctx, ps, next)
+	if err != nil {
+		if errors.Is(err, store.ErrBadPunch) {
+			return &readError{"protocol", err}
+		}
+		s.metrics.StoreErrors.Inc()
+		return &readError{"database", err}
+	}
+	m := s.metrics
+	m.PunchesStored.WithLabelValues(clock).Add(float64(res.Inserted))
+	m.Duplicates.WithLabelValues(clock).Add(float64(res.Duplicates))
+	if unknown > 0 {
+		m.UnknownUsers.WithLabelValues(clock).Add(float64(unknown))
+	}
+	if !newest.IsZero() {
+		m.LastPunch.WithLabelValues(clock).Set(float64(store.Instant(newest, s.loc).Unix()))
+	}
+	if res.Inserted > 0 {
+		s.log.Info("punches stored", "clock", clock, "new", res.Inserted, "duplicates", res.Duplicates, "unknown_users", unknown)
+	}
+	return nil
+}
+
+// enrolments returns a clock's user id → staff id map, refreshed from the database every few
+// seconds so that an operator's enrolment is picked up without a restart.
+func (s *Service) enrolments(ctx context.Context, clock string) (map[string]string, error) {
+	s.enrolMu.Lock()
+	defer s.enrolMu.Unlock()
+	if s.enrol == nil || s.now().Sub(s.enrolAt) > s.enrolTTL {
+		all, err := s.store.Enrollments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]map[string]string{}
+		for _, e := range all {
+			if m[e.Clock] == nil {
+				m[e.Clock] = map[string]string{}
+			}
+			m[e.Clock][e.UserID] = e.StaffID
+		}
+		s.enrol, s.enrolAt = m, s.now()
+	}
+	return s.enrol[clock], nil
+}

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kaoqin/kaoqin/attendance"
+	"github.com/kaoqin/kaoqin/ingest"
+	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/store"
+	"github.com/kaoqin/kaoqin/internal/web"
+)
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	f := e.flags("serve", "serve [--config FILE]\n\nRuns the daemon: reads every configured clock on its schedule, keeps results current,\n"+
+		"serves the dashboard, /metrics, /healthz and /readyz. SIGHUP re-reads the config; SIGTERM stops.")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	cfg, code, ok := f.loadConfig()
+	if !ok {
+		return code
+	}
+	rules, err := rulesFromConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	log := e.logger()
+	d := &daemon{e: e, log: log, cfgPath: config.Resolve(*f.config)}
+	if err := d.run(ctx, cfg, rules); err != nil {
+		log.Error("daemon stopped", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+type daemon struct {
+	e       *env
+	log     *slog.Logger
+	cfgPath string
+
+	reg          *prometheus.Registry
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+	ingestMetric *ingest.Metrics
+}
+
+func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.Rules) error {
+	st, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
+		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns})
+	if err != nil {
+		return fmt.Errorf("database %s %s: %w", cfg.Database.Driver, store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN), err)
+	}
+	defer st.Close()
+	if err := st.SyncClocks(ctx, storeClocks(cfg)); err != nil {
+		return err
+	}
+
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_config_last_reload_successful",
+		Help: "1 if the last configuration (re)load succeeded, 0 if it was rejected and the previous one kept."})
+	d.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully."})
+	d.reg.MustRegister(d.reloadOK, d.reloadTime)
+	d.reloadOK.Set(1)
+	d.reloadTime.Set(float64(time.Now().Unix()))
+	d.ingestMetric = ingest.NewMetrics(d.reg)
+
+	window := punchWindow(rules)
+	svc := ingest.New(ingest.Options{Store: st, Metrics: d.ingestMetric, Logger: d.log, Location: cfg.Location(),
+		SkewThreshold: cfg.Ingest.SkewThreshold.Std(), InPunchWindow: window})
+	if err := svc.Apply(cfg.Clocks); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	svc.Start(runCtx)
+	go d.trackWindow(runCtx, cfg.Location(), window)
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log}),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 2 * time.Minute,
+	}
+	httpErr := make(chan error, 1)
+	go func() {
+		if cfg.HTTP.TLSCert != "" {
+			httpErr <- srv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		} else {
+			httpErr <- srv.Serve(ln)
+		}
+	}()
+	d.log.Info("kaoqin serving", "http", ln.Addr().String(), "clocks", len(cfg.Clocks), "database", cfg.Database.Driver)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			d.reload(ctx, st, svc)
+			continue
+		case err := <-httpErr:
+			cancel()
+			svc.Stop(context.Background())
+			return fmt.Errorf("http: %w", err)
+		case <-ctx.Done():
+		}
+		break
+	}
+	d.log.Info("stopping: finishing current reads and writes")
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopCancel()
+	cancel()
+	svc.Stop(stopCtx)
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer shutCancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		d.log.Warn("http shutdown", "err", err)
+	}
+	d.log.Info("stopped")
+	return nil
+}
+
+// reload re-reads the config file; a bad one is rejected and the running one kept.
+func (d *daemon) reload(ctx context.Context, st *store.Store, svc *ingest.Service) {
+	cfg, err := config.Load(d.cfgPath)
+	if err == nil {
+		_, err = rulesFromConfig(cfg)
+	}
+	if err == nil {
+		err = st.SyncClocks(ctx, storeClocks(cfg))
+	}
+	if err == nil {
+		err = svc.Apply(cfg.Clocks)
+	}
+	if err != nil {
+		d.reloadOK.Set(0)
+		d.log.Error("config reload rejected; keeping the running config", "file", d.cfgPath, "err", err)
+		return
+	}
+	d.reloadOK.Set(1)
+	d.reloadTime.Set(float64(time.Now().Unix()))
+	d.log.Info("config reloaded", "file", d.cfgPath, "clocks", len(cfg.Clocks))
+}
+
+func storeClocks(cfg *config.Config) []store.Clock {
+	out := make([]store.Clock, len(cfg.Clocks))
+	for i, c := range cfg.Clocks {
+		out[i] = store.Clock{Name: c.Name, Protocol: c.Protocol, SerialNumber: c.SerialNumber}
+	}
+	return out
+}
+
+// punchWindow tells whether a wall-clock time is inside a punch window of a working day.
+func punchWindow(rules attendance.Rules) func(time.Time) bool {
+	return func(wall time.Time) bool {
+		d := attendance.DateOf(wall)
+		if !rules.Calendar.Working(d) {
+			return false
+		}
+		s := rules.Schedule.SeasonOn(d)
+		m := attendance.MinuteOf(wall)
+		return s.AM.In.Contains(m) || s.AM.Out.Contains(m) || s.PM.In.Contains(m) || s.PM.Out.Contains(m)
+	}
+}
+
+func (d *daemon) trackWindow(ctx context.Context, loc *time.Location, open func(time.Time) bool) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		v := 0.0
+		if open(store.Wall(time.Now(), loc)) {
+			v = 1
+		}
+		d.ingestMetric.PunchWindowOpen.Set(v)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
