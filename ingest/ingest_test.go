@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
