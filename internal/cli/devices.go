@@ -49,9 +49,9 @@ func (s zkSession) identity(ctx context.Context) ([][2]string, error) {
 		{"fingerprints", fmt.Sprintf("%d of %d", i.Fingers, i.FingerCapacity)},
 		{"records", fmt.Sprintf("%d of %d (%s used)", i.Records, i.RecordCapacity, used)}}, nil
 }
-func (s zkSession) time(ctx context.Context) (time.Time, error)   { return s.c.Time(ctx) }
+func (s zkSession) time(ctx context.Context) (time.Time, error)    { return s.c.Time(ctx) }
 func (s zkSession) setTime(ctx context.Context, t time.Time) error { return s.c.SetTime(ctx, t) }
-func (s zkSession) close() error                                  { return s.c.Close() }
+func (s zkSession) close() error                                   { return s.c.Close() }
 func (s zkSession) records(ctx context.Context) ([]deviceRecord, error) {
 	recs, err := s.c.Attendance(ctx)
 	if err != nil {
@@ -92,9 +92,9 @@ func (s anvizSession) identity(ctx context.Context) ([][2]string, error) {
 	}
 	return out, nil
 }
-func (s anvizSession) time(ctx context.Context) (time.Time, error)   { return s.c.Time(ctx) }
+func (s anvizSession) time(ctx context.Context) (time.Time, error)    { return s.c.Time(ctx) }
 func (s anvizSession) setTime(ctx context.Context, t time.Time) error { return s.c.SetTime(ctx, t) }
-func (s anvizSession) close() error                                  { return s.bus.Close() }
+func (s anvizSession) close() error                                   { return s.bus.Close() }
 
 // records reads every record without touching the "new" marks: pulling to a file must not
 // take records away from the daemon.

@@ -158,7 +158,9 @@ func TestSimZKServesTheCLI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errs syncBuffer
 	done := make(chan int)
-	go func() { done <- Run(ctx, []string{"sim", "zk", "--listen", "127.0.0.1:0", "--udp", "--punches", punches, "--users", "3"}, &out, &errs) }()
+	go func() {
+		done <- Run(ctx, []string{"sim", "zk", "--listen", "127.0.0.1:0", "--udp", "--punches", punches, "--users", "3"}, &out, &errs)
+	}()
 	m := waitFor(t, &out, regexp.MustCompile(`listening on udp (\S+)\n`))
 	code, o, e := run(t, "devices", "info", "--address", m[1], "--transport", "udp")
 	if code != 0 || !strings.Contains(o, "records        2 of") || !strings.Contains(o, "users          3 of") {
