@@ -32,7 +32,8 @@ func (l *countLink) Write(b []byte) (int, error) {
 // pseudo-terminal from an emulator paced at 9600 baud, 960 bytes/s.
 //
 // Target: at most 1.1× the line time of the bytes moved both ways.
-// Measured: 1.01× (16.3 s for 15,637 bytes whose line time is 16.29 s), 2 shared cores, Go 1.26.
+// Measured: 1.012× and 1.019× (15.8 s and 15.95 s for 15,027 bytes, whose line time is 15.65 s)
+// on 2 cores shared with other builds (load average about 5), Go 1.26.
 // Run: go test ./devices/anviz -run '^$' -bench ReadNew9600 -benchtime 1x
 func BenchmarkReadNew9600(b *testing.B) {
 	const baud, records = 9600, 1000
@@ -77,7 +78,9 @@ func BenchmarkReadNew9600(b *testing.B) {
 // BenchmarkDecodeRecords decodes full 25-record download packets on one core.
 //
 // Target: at least 5 million records/s.
-// Measured: about 22 million records/s (45 ns/record), 2 shared cores, Go 1.26.
+// Measured: 10–22 million records/s (1.1–2.5 µs per 25-record packet, one allocation per packet)
+// on 2 cores shared with other builds (load average 1–5), Go 1.26; 6.5 million before the user
+// ids of a packet shared one string.
 func BenchmarkDecodeRecords(b *testing.B) {
 	pkt := []byte{anviz.MaxRecordsPerPacket}
 	for i := range anviz.MaxRecordsPerPacket {
@@ -90,16 +93,15 @@ func BenchmarkDecodeRecords(b *testing.B) {
 	dst := make([]anviz.Record, 0, anviz.MaxRecordsPerPacket)
 	b.SetBytes(int64(len(pkt)))
 	b.ReportAllocs()
-	start := time.Now()
 	for b.Loop() {
 		var err error
 		if dst, err = anviz.DecodeRecords(dst[:0], pkt, true, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	rate := float64(b.N*anviz.MaxRecordsPerPacket) / time.Since(start).Seconds()
+	rate := float64(b.N*anviz.MaxRecordsPerPacket) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "records/s")
-	if rate < 5e6 {
+	if b.Elapsed() > 100*time.Millisecond && rate < 5e6 { // a run of a few loops measures start-up
 		b.Errorf("%.0f records/s, target 5,000,000", rate)
 	}
 }

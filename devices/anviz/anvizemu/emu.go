@@ -80,6 +80,17 @@ func (k FaultKind) String() string {
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
 
+// ParseFaultKind parses the names String gives (crc-error, no-answer, partial-frame,
+// wrong-device, hang-up), for command-line flags.
+func ParseFaultKind(s string) (FaultKind, error) {
+	for k := CRCError; k <= HangUp; k++ {
+		if k.String() == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("anvizemu: unknown fault %q: want crc-error, no-answer, partial-frame, wrong-device or hang-up", s)
+}
+
 // Fault is a fault to inject into one clock's next matching request.
 type Fault struct {
 	Kind  FaultKind

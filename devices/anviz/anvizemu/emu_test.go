@@ -248,6 +248,17 @@ func TestFaultValidation(t *testing.T) {
 	}
 }
 
+func TestParseFaultKind(t *testing.T) {
+	for k := CRCError; k <= HangUp; k++ {
+		if got, err := ParseFaultKind(k.String()); got != k || err != nil {
+			t.Errorf("ParseFaultKind(%q) = %v, %v; want %v", k.String(), got, err, k)
+		}
+	}
+	if _, err := ParseFaultKind("crc"); err == nil {
+		t.Errorf("ParseFaultKind(\"crc\"): got nil error, want one")
+	}
+}
+
 func TestTimeRunsFromSetting(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.Local)
 	e := newEmu(t, Config{Now: func() time.Time { return now }}, 1)
