@@ -87,6 +87,14 @@ func (cronParser) Parse(spec string) (cron.Schedule, error) { return config.Pars
 
 // Start runs the scheduler until ctx ends; Stop waits for the reads under way.
 func (s *Service) Start(ctx context.Context) {
+	// The "no punch while the others record" alert needs every clock's newest punch from the start.
+	if last, err := s.store.LastPunchTimes(ctx); err == nil {
+		for clock, t := range last {
+			s.metrics.LastPunch.WithLabelValues(clock).Set(float64(store.Instant(t, s.loc).Unix()))
+		}
+	} else {
+		s.log.Warn("cannot read the newest punch of each clock", "err", err)
+	}
 	s.mu.Lock()
 	s.ctx = ctx
 	s.startRealtime()

@@ -29,3 +29,22 @@ func (s *Store) RecordTimeSync(ctx context.Context, clock string, at time.Time) 
 	}
 	return nil
 }
+
+// LastPunchTimes returns the newest stored punch time (wall clock) of every clock.
+func (s *Store) LastPunchTimes(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.r.QueryxContext(ctx, "SELECT clock, MAX(punched_at) FROM punches GROUP BY clock")
+	if err != nil {
+		return nil, fmt.Errorf("store: last punch times: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var clock string
+		var at wallTime
+		if err := rows.Scan(&clock, &at); err != nil {
+			return nil, err
+		}
+		out[clock] = at.T
+	}
+	return out, rows.Err()
+}
