@@ -648,3 +648,34 @@ func TestLoadPunchesCSVProblems(t *testing.T) {
 		t.Errorf("a file with problems loaded %d punches, want 0", n)
 	}
 }
+
+// TestConcurrentClients: several clients on both transports read one clock at once.
+func TestConcurrentClients(t *testing.T) {
+	clock, addr := newClock(t, zkemu.Config{SplitWrites: true, MaxPiece: 1500})
+	addPunches(t, clock, 1500)
+	want := clock.Records()
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for _, network := range []string{"tcp", "udp", "tcp", "udp"} {
+		c := dial(t, network, addr[network], zk.Options{})
+		wg.Go(func() {
+			for range 3 {
+				got, err := c.Attendance(ctxT(t))
+				if err == nil {
+					err = sameRecords(got, want)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", network, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := clock.Sessions(); got != 4 {
+		t.Errorf("clock holds %d sessions, want 4", got)
+	}
+}

@@ -81,6 +81,31 @@ func TestPackedTime(t *testing.T) {
 }
 
 // The 40-byte record captured from an F19.
+// DecodeTime counts days itself; time.Date is the reference, normalisation of impossible days
+// (31 February) included.
+func TestDecodeTimeMatchesTimeDate(t *testing.T) {
+	ref := func(v uint32) time.Time {
+		s := int(v % 60)
+		v /= 60
+		m := int(v % 60)
+		v /= 60
+		h := int(v % 24)
+		v /= 24
+		d := int(v%31) + 1
+		v /= 31
+		mon := time.Month(v%12) + 1
+		return time.Date(2000+int(v/12), mon, d, h, m, s, 0, time.UTC)
+	}
+	for v := uint64(0); v <= 0xFFFFFFFF; v += 86400*3 + 3607 {
+		if got, want := DecodeTime(uint32(v)), ref(uint32(v)); got != want {
+			t.Fatalf("DecodeTime(%#x) = %v, want %v", v, got, want)
+		}
+	}
+	if got, want := DecodeTime(0xFFFFFFFF), ref(0xFFFFFFFF); got != want {
+		t.Fatalf("DecodeTime(max) = %v, want %v", got, want)
+	}
+}
+
 func TestRecordF19(t *testing.T) {
 	b := unhex(t, "0d00"+hex.EncodeToString([]byte("999111333"))+strings.Repeat("00", 15)+
 		"01 6b b3 68 23 00 00 00 00 00 ff 00 00 00")
