@@ -18,6 +18,7 @@ import (
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/ingest"
 	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/results"
 	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/internal/web"
 )
@@ -89,6 +90,12 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	defer cancel()
 	svc.Start(runCtx)
 	go d.trackWindow(runCtx, cfg.Location(), window)
+	// The results worker keeps results current; it stops with runCtx and is waited for before the
+	// store closes (defers run last-in first-out).
+	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log})
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(runCtx) }()
+	defer func() { cancel(); <-workerDone }()
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

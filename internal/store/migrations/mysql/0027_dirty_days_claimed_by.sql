@@ -1,0 +1,1 @@
+ALTER TABLE dirty_days ADD COLUMN claimed_by VARCHAR(100) NOT NULL DEFAULT ''

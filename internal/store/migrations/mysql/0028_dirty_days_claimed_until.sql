@@ -1,0 +1,1 @@
+ALTER TABLE dirty_days ADD COLUMN claimed_until VARCHAR(19) NOT NULL DEFAULT ''

@@ -1,0 +1,1 @@
+CREATE INDEX segment_results_final ON segment_results (final, day)
