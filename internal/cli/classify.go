@@ -110,13 +110,32 @@ func runClassify(ctx context.Context, rules attendance.Rules, args []string, std
 
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	out := newResultWriter(w, *format)
-	period := rules.Period(from, to)
+	err := in.classify(ctx, rules.Period(from, to), func(_ int, results []attendance.Result) {
+		for i := range results {
+			out.write(&results[i])
+		}
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "kaoqin classify: %v\n", err)
+		return 1
+	}
+	out.end()
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "kaoqin classify: writing the result: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// classify runs the engine over period for every staff member, in staff id order, and hands fn
+// the staff index and the results, which are valid only during the call (their buffers are
+// reused). It is the one path from files to results: classify and report share it.
+func (in *classifyInputs) classify(ctx context.Context, period *attendance.Period, fn func(si int, results []attendance.Result)) error {
 	var results []attendance.Result
 	var punches []attendance.Punch
 	for _, si := range in.order {
 		if err := ctx.Err(); err != nil {
-			fmt.Fprintf(stderr, "kaoqin classify: %v\n", err)
-			return 1
+			return err
 		}
 		s := &in.staff[si]
 		st := attendance.Staff{ID: s.ID, Window: s.Window, WindowStaff: in.windowStaff[s.Window]}
@@ -132,16 +151,9 @@ func runClassify(ctx context.Context, rules attendance.Rules, args []string, std
 			}
 		}
 		results = leave.Classify(period, st, rec, results[:0])
-		for i := range results {
-			out.write(&results[i])
-		}
+		fn(si, results)
 	}
-	out.end()
-	if err := w.Flush(); err != nil {
-		fmt.Fprintf(stderr, "kaoqin classify: writing the result: %v\n", err)
-		return 1
-	}
-	return 0
+	return nil
 }
 
 // cpunch is a punch as kept between reading and classifying: 16 bytes instead of a full

@@ -53,6 +53,8 @@ func commands() []command {
 		{"sim zk", "serve an emulated ZKTeco clock", runSimZK},
 		{"sim anviz", "serve emulated Anviz clocks on a pseudo-terminal or TCP", runSimAnviz},
 		{"classify", "classify attendance from CSV files (no database)", runClassifyCmd},
+		{"report month", "the monthly discipline report (xlsx, csv, html, json)", runReportMonth},
+		{"report day", "the status of every window on one day (text, csv, html, json)", runReportDay},
 		{"version", "print the version", runVersion},
 	}
 }

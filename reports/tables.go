@@ -1,0 +1,170 @@
+package reports
+
+import (
+	"strconv"
+
+	"github.com/kaoqin/kaoqin/leave"
+)
+
+// The report's views as tables, shared by the XLSX, CSV and HTML writers so that every format
+// has the same columns in the same order.
+
+type kind uint8
+
+const (
+	kText kind = iota
+	kInt       // a count or minutes
+	kDays      // a count of segments, shown as days (n/2, one decimal)
+	kDate      // s is YYYY-MM-DD
+)
+
+type column struct {
+	head  string
+	width float64 // XLSX column width, in characters
+	kind  kind
+}
+
+type cell struct {
+	s string
+	n int
+}
+
+func (c cell) text(k kind) string {
+	switch k {
+	case kInt:
+		return strconv.Itoa(c.n)
+	case kDays:
+		return halfDays(c.n)
+	}
+	return c.s
+}
+
+type table struct {
+	name  string // sheet name, section heading
+	cols  []column
+	rows  int
+	row   func(i int, dst []cell) []cell
+	total func(dst []cell) []cell // the 合计 line, or nil
+	wrap  bool                    // long texts: wrap in XLSX, smaller print in HTML
+}
+
+var totalColumns = func() []column {
+	cs := []column{{"应出勤天数", 10, kDays}, {"出勤时段", 8, kInt}, {"迟到次数", 8, kInt}, {"迟到分钟", 8, kInt},
+		{"早退次数", 8, kInt}, {"早退分钟", 8, kInt}, {"缺卡次数", 8, kInt}, {"旷工天数", 8, kDays}, {"脱岗次数", 8, kInt}}
+	for _, t := range leave.Types {
+		cs = append(cs, column{t.Chinese() + "（天）", float64(len([]rune(t.Chinese()))*2 + 5), kDays})
+	}
+	return append(cs, column{"请假合计（天）", 12, kDays}, column{"免责次数", 8, kInt}, column{"未认可假条", 10, kInt}, column{"暂定时段", 8, kInt})
+}()
+
+func totalCells(t *Totals, dst []cell) []cell {
+	dst = append(dst, cell{n: t.SegmentsDue}, cell{n: t.Present}, cell{n: t.Late}, cell{n: t.LateMinutes},
+		cell{n: t.Early}, cell{n: t.EarlyMinutes}, cell{n: t.MissingPunches}, cell{n: t.AbsentSegments}, cell{n: t.OffPost})
+	for _, v := range t.LeaveSegments {
+		dst = append(dst, cell{n: v})
+	}
+	return append(dst, cell{n: t.LeaveTotal()}, cell{n: t.Exempt}, cell{n: t.UnrecognisedSlips}, cell{n: t.Provisional})
+}
+
+func (r *MonthReport) staffTable() *table {
+	return &table{name: "个人汇总",
+		cols: append([]column{{"工号", 10, kText}, {"姓名", 10, kText}, {"窗口", 12, kText}, {"单位", 14, kText}}, totalColumns...),
+		rows: len(r.Rows),
+		row: func(i int, dst []cell) []cell {
+			x := &r.Rows[i]
+			return totalCells(&x.Totals, append(dst, cell{s: x.Staff.ID}, cell{s: x.Staff.Name}, cell{s: x.Staff.Window}, cell{s: x.Staff.Unit}))
+		},
+		total: func(dst []cell) []cell {
+			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{s: strconv.Itoa(r.Total.Staff) + "人"}, cell{}, cell{}))
+		},
+	}
+}
+
+func (r *MonthReport) windowTable() *table {
+	return &table{name: "窗口汇总",
+		cols: append([]column{{"窗口", 12, kText}, {"单位", 14, kText}, {"人数", 6, kInt}}, totalColumns...),
+		rows: len(r.Windows),
+		row: func(i int, dst []cell) []cell {
+			g := &r.Windows[i]
+			units := ""
+			for k, u := range g.Units {
+				if k > 0 {
+					units += "、"
+				}
+				units += u
+			}
+			return totalCells(&g.Totals, append(dst, cell{s: g.Name}, cell{s: units}, cell{n: g.Staff}))
+		},
+		total: func(dst []cell) []cell {
+			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{}, cell{n: r.Total.Staff}))
+		},
+	}
+}
+
+func (r *MonthReport) unitTable() *table {
+	return &table{name: "单位汇总",
+		cols: append([]column{{"单位", 14, kText}, {"人数", 6, kInt}}, totalColumns...),
+		rows: len(r.Units),
+		row: func(i int, dst []cell) []cell {
+			g := &r.Units[i]
+			return totalCells(&g.Totals, append(dst, cell{s: g.Name}, cell{n: g.Staff}))
+		},
+		total: func(dst []cell) []cell {
+			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{n: r.Total.Staff}))
+		},
+	}
+}
+
+func (r *MonthReport) detailTable() *table {
+	return &table{name: "明细", wrap: true,
+		cols: []column{{"工号", 10, kText}, {"姓名", 10, kText}, {"窗口", 12, kText}, {"单位", 14, kText},
+			{"日期", 11, kDate}, {"星期", 5, kText}, {"时段", 5, kText}, {"状态", 5, kText}, {"考勤结果", 24, kText},
+			{"迟到分钟", 8, kInt}, {"早退分钟", 8, kInt}, {"脱岗次数", 8, kInt}, {"假别", 8, kText},
+			{"签到", 6, kText}, {"签退", 6, kText}, {"打卡记录", 36, kText}, {"请假条", 48, kText},
+			{"巡查记录", 28, kText}, {"故障报告", 28, kText}},
+		rows: len(r.Details),
+		row: func(i int, dst []cell) []cell {
+			d := &r.Details[i]
+			lt := ""
+			if d.LeaveType != "" {
+				lt = leaveName(d.LeaveType)
+			}
+			return append(dst, cell{s: d.Staff.ID}, cell{s: d.Staff.Name}, cell{s: d.Staff.Window}, cell{s: d.Staff.Unit},
+				cell{s: d.Date.String()}, cell{s: weekday(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
+				cell{s: findingsText(d.Result)}, cell{n: d.LateMinutes}, cell{n: d.EarlyMinutes}, cell{n: d.OffPost}, cell{s: lt},
+				cell{s: d.SignIn.String()}, cell{s: d.SignOut.String()}, cell{s: punchesText(d.Evidence.Punches)},
+				cell{s: slipsText(d.Evidence.Slips)}, cell{s: patrolsText(d.Evidence.Patrols)}, cell{s: failuresText(d.Evidence.Failures)})
+		},
+	}
+}
+
+// correctionTable lists a closed month's corrections; nil while the month is open.
+func (r *MonthReport) correctionTable() *table {
+	if r.Closing == nil {
+		return nil
+	}
+	cs := r.Closing.Corrections
+	names := map[string]string{}
+	for i := range r.Rows {
+		names[r.Rows[i].Staff.ID] = r.Rows[i].Staff.Name
+	}
+	return &table{name: "结账更正", wrap: true,
+		cols: []column{{"工号", 10, kText}, {"姓名", 10, kText}, {"日期", 11, kDate}, {"时段", 5, kText},
+			{"更正内容", 30, kText}, {"原因", 40, kText}, {"更正人", 12, kText}, {"更正时间", 17, kText}},
+		rows: len(cs),
+		row: func(i int, dst []cell) []cell {
+			c := &cs[i]
+			return append(dst, cell{s: c.StaffID}, cell{s: names[c.StaffID]}, cell{s: c.Date.String()}, cell{s: segmentName(c.Segment)},
+				cell{s: c.Change}, cell{s: c.Reason}, cell{s: c.Actor}, cell{s: c.At.Format("2006-01-02 15:04")})
+		},
+	}
+}
+
+// tables are the report's views in the order of the workbook's sheets.
+func (r *MonthReport) tables() []*table {
+	ts := []*table{r.staffTable(), r.windowTable(), r.unitTable(), r.detailTable()}
+	if c := r.correctionTable(); c != nil {
+		ts = append(ts, c)
+	}
+	return ts
+}
