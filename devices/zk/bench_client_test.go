@@ -28,9 +28,11 @@ func benchmarkRead(b *testing.B, network string) {
 
 // BenchmarkAttendanceTCP100k reads 100,000 40-byte records from the emulator over loopback TCP
 // (B/op counts the emulator's allocations too: both run in this process).
-// Target: < 1 s and < 64 MB allocated per full read. Measured: MEASURED_TCP.
+// Target: < 1 s and < 64 MB allocated per full read. Measured: 66–75 ms and 39.7 MB/op
+// (979 allocs/op), emulator included, -cpu 1 on a shared 2-core VM.
 func BenchmarkAttendanceTCP100k(b *testing.B) { benchmarkRead(b, "tcp") }
 
 // BenchmarkAttendanceUDP100k reads the same log over loopback UDP (16 KiB chunks).
-// Target: < 3 s per full read. Measured: MEASURED_UDP.
+// Target: < 3 s per full read. Measured: 96–107 ms and 39.0 MB/op (3249 allocs/op), emulator
+// included, -cpu 1 on a shared 2-core VM.
 func BenchmarkAttendanceUDP100k(b *testing.B) { benchmarkRead(b, "udp") }

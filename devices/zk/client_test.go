@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -609,18 +611,31 @@ func TestCancelUnblocksRead(t *testing.T) {
 	}
 }
 
-// TestEmulatorClose: Close returns once every goroutine has stopped, with clients connected.
+// TestEmulatorClose: Close returns once every goroutine of the clock has stopped, with clients
+// connected and a delayed reply pending.
 func TestEmulatorClose(t *testing.T) {
-	clock, addr := newClock(t, zkemu.Config{})
+	before := runtime.NumGoroutine()
+	clock, err := zkemu.New(zkemu.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := map[string]string{}
+	for network, listen := range map[string]func(string) (net.Addr, error){"tcp": clock.ListenTCP, "udp": clock.ListenUDP} {
+		a, err := listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr[network] = a.String()
+	}
 	addPunches(t, clock, 10)
+	var clients []*zk.Client
 	for _, network := range []string{"tcp", "udp", "tcp"} {
-		dial(t, network, addr[network], zk.Options{Timeout: 200 * time.Millisecond})
+		clients = append(clients, dial(t, network, addr[network], zk.Options{Timeout: 200 * time.Millisecond}))
 	}
 	if err := clock.Inject(zkemu.Fault{Kind: zkemu.DelayReply, Request: zk.CmdGetTime, Delay: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	c := dial(t, "tcp", addr["tcp"], zk.Options{Timeout: 200 * time.Millisecond})
-	if _, err := c.Time(ctxT(t)); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if _, err := clients[0].Time(ctxT(t)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("delayed call: got %v, want a deadline error", err)
 	}
 	done := make(chan struct{})
@@ -629,6 +644,31 @@ func TestEmulatorClose(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
+	}
+	for _, c := range clients {
+		c.Close()
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
+}
+
+func TestSubscribeTwice(t *testing.T) {
+	clock, addr := newClock(t, zkemu.Config{})
+	c := dial(t, "tcp", addr["tcp"], zk.Options{})
+	subscribe(t, c, clock)
+	if err := c.Subscribe(ctxT(t), func(zk.Record) {}); !errors.Is(err, zk.ErrSubscribed) {
+		t.Errorf("second Subscribe: got %v, want ErrSubscribed", err)
+	}
+}
+
+func TestOption(t *testing.T) {
+	_, addr := newClock(t, zkemu.Config{Platform: "ZEM560"})
+	c := dial(t, "udp", addr["udp"], zk.Options{})
+	if v, err := c.Option(ctxT(t), "~Platform"); err != nil || v != "ZEM560" {
+		t.Errorf("Option(~Platform) = %q, %v, want ZEM560", v, err)
+	}
+	var re *zk.ReplyError
+	if _, err := c.Option(ctxT(t), "~NoSuchOption"); !errors.As(err, &re) || re.Code != zk.AckError {
+		t.Errorf("Option(~NoSuchOption): got %v, want *ReplyError with ACK_ERROR", err)
 	}
 }
 
