@@ -141,9 +141,11 @@ func Connect(ctx context.Context, link Link, opts Options) (*Client, error) {
 	if opts.MaxBulk <= 0 {
 		opts.MaxBulk = DefaultMaxBulk
 	}
-	if opts.Encoding == "" {
-		opts.Encoding = GBK
+	enc, err := ParseEncoding(string(opts.Encoding))
+	if err != nil {
+		return nil, err
 	}
+	opts.Encoding = enc
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -164,7 +166,7 @@ func Connect(ctx context.Context, link Link, opts Options) (*Client, error) {
 	} else {
 		c.fr = NewFrameReader(link)
 	}
-	err := c.do(ctx, func() error {
+	err = c.do(ctx, func() error {
 		p, err := c.call(ctx, CmdConnect, nil, AckOK, AckUnauth)
 		if err != nil {
 			return err
