@@ -224,4 +224,3 @@ func (r *MonthReport) WriteJSON(w io.Writer) error {
 	}
 	return bw.Flush()
 }
-

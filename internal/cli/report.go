@@ -50,7 +50,8 @@ func (f *flags) reportRules() (attendance.Rules, bool) {
 }
 
 // results classifies from..to from the files, exactly as `kaoqin classify` does, and returns
-// the staff and the results in the reports' model; with asOf set, punches after it are left out. Every problem of the files is returned, and no
+// the staff and the results in the reports' model; with asOf set, what had not happened by then
+// (punches after it, slips and failure reports filed after it, patrols begun after it) is left out. Every problem of the files is returned, and no
 // result then. provisional decides R19 for each result.
 func (rf reportFiles) results(ctx context.Context, rules *attendance.Rules, from, to attendance.Date,
 	asOf time.Time, provisional func(s *csvio.Staff, r *attendance.Result) bool) ([]reports.Staff, []reports.Result, csvio.Problems, error) {
@@ -64,7 +65,11 @@ func (rf reportFiles) results(ctx context.Context, rules *attendance.Rules, from
 		for si := range in.punches {
 			in.punches[si] = slices.DeleteFunc(in.punches[si], func(p cpunch) bool { return p.sec > cut })
 			in.manual[si] = slices.DeleteFunc(in.manual[si], func(p attendance.Punch) bool { return p.At.After(asOf) })
+			in.slips[si] = slices.DeleteFunc(in.slips[si], func(s leave.Slip) bool { return s.FiledAt.After(asOf) })
+			in.patrols[si] = slices.DeleteFunc(in.patrols[si], func(p leave.Patrol) bool { return p.From.After(asOf) })
+			in.failures[si] = slices.DeleteFunc(in.failures[si], func(f leave.FailureReport) bool { return f.ReportedAt.After(asOf) })
 		}
+		in.allFailures = slices.DeleteFunc(in.allFailures, func(f leave.FailureReport) bool { return f.ReportedAt.After(asOf) })
 	}
 	slips := map[string]*leave.Slip{}
 	for _, ss := range in.slips {
