@@ -67,22 +67,34 @@ func TestImportInputs(t *testing.T) {
 			"staff_id,type,start,end,filed_at,approvals\n1001,personal,2026-07-07 08:00:00,2026-07-07 12:00:00,2026-07-06 17:00:00,window_head;center_leader\n1002,sick,2026-07-08 08:00:00,2026-07-09 18:00:00,2026-07-08 08:00:00,phone_notice@2026-07-08 07:50:00;window_head;center_leader\n",
 			"staff_id,type,start,end,filed_at,approvals\n1001,personal,2026-07-07 08:00:00,2026-07-07 12:00:00,2026-07-06 17:00:00,window_head\n9999,holiday,2026-07-07 08:00:00,2026-07-07 12:00:00,2026-07-06 17:00:00,window_head\n1002,sick,2026-07-08 25:00:00,2026-07-08 12:00:00,2026-07-08 08:00:00,blessing\n",
 			[]string{`:3: unknown staff_id "9999": not in the staff file`, `:3: unknown leave type "holiday"`, `:4: start: `, `:4: approvals: `},
-			"leave_slip", func(s *store.Store) int { l, _ := s.LeaveSlips(ctx, "", july("01 00:00:00"), july("31 00:00:00")); return len(l) }},
+			"leave_slip", func(s *store.Store) int {
+				l, _ := s.LeaveSlips(ctx, "", july("01 00:00:00"), july("31 00:00:00"))
+				return len(l)
+			}},
 		{"patrol",
 			"staff_id,from,to,observation\n1001,2026-07-07 10:00:00,2026-07-07 10:30:00,absent\n1002,2026-07-07 10:00:00,2026-07-07 10:05:00,present\n",
 			"staff_id,from,to,observation\n1001,2026-07-07 10:00:00,2026-07-07 10:30:00,asleep\n1002,2026-07-07 11:00:00,2026-07-07 10:05:00,present\n,2026-07-07 10:00:00,2026-07-07 10:05:00,present\n",
 			[]string{`:2: observation "asleep" is neither present nor absent`, `:3: to 2026-07-07 10:05:00 is before from`, `:4: staff_id is empty`},
-			"patrol", func(s *store.Store) int { l, _ := s.Patrols(ctx, "", july("01 00:00:00"), july("31 00:00:00")); return len(l) }},
+			"patrol", func(s *store.Store) int {
+				l, _ := s.Patrols(ctx, "", july("01 00:00:00"), july("31 00:00:00"))
+				return len(l)
+			}},
 		{"failures",
 			"staff_id,from,to,reported_at,clock\n1001,2026-07-07 08:00:00,2026-07-07 08:50:00,2026-07-07 09:00:00,\n*,2026-07-08 08:00:00,2026-07-08 08:50:00,2026-07-08 09:00:00,hall\n",
 			"staff_id,from,to,reported_at,clock\n*,2026-07-08 08:00:00,2026-07-08 08:50:00,2026-07-08 09:00:00,lobby\n1003,2026-07-07 08:00:00,2026-07-07 08:50:00,yesterday,\n",
 			[]string{`:2: unknown clock "lobby"`, `:3: unknown staff_id "1003"`, `:3: reported_at: `},
-			"failure_report", func(s *store.Store) int { l, _ := s.FailureReports(ctx, "", july("01 00:00:00"), july("31 00:00:00")); return len(l) }},
+			"failure_report", func(s *store.Store) int {
+				l, _ := s.FailureReports(ctx, "", july("01 00:00:00"), july("31 00:00:00"))
+				return len(l)
+			}},
 		{"signins",
 			"staff_id,time,reason,recorded_by\n1001,2026-07-07 08:25:00,finger not read,clerk-wang\n",
 			"staff_id,time,reason,recorded_by\n1001,2026-07-07 08:25:00,,clerk-wang\n1002,2026-07-07,forgot,\n",
 			[]string{`:2: reason is empty`, `:3: time: `, `:3: recorded_by is empty`},
-			"manual_signin", func(s *store.Store) int { l, _ := s.ManualSignIns(ctx, "", july("01 00:00:00"), july("31 00:00:00")); return len(l) }},
+			"manual_signin", func(s *store.Store) int {
+				l, _ := s.ManualSignIns(ctx, "", july("01 00:00:00"), july("31 00:00:00"))
+				return len(l)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
