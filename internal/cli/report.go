@@ -13,6 +13,7 @@ import (
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/config"
 	"github.com/kaoqin/kaoqin/internal/csvio"
+	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/leave"
 	"github.com/kaoqin/kaoqin/reports"
 )
@@ -133,7 +134,9 @@ const monthUsage = `report month --month 2026-07 [--format xlsx|csv|html|json] [
     --staff staff.csv --punches punches.csv [--leave leave.csv] [--patrol patrol.csv]
     [--failures failures.csv] [--manual manual.csv] [--config kaoqin.yaml]
 
-The monthly discipline report (rules.md R20) from the classify input files: a row per staff
+The monthly discipline report (rules.md R20), from the database (the stored results, the
+month's closing and corrections; needs --config) or, with --staff and --punches, from the
+classify input files: a row per staff
 member, the same per window and per unit, and every finding with its evidence. xlsx has a sheet
 per view; csv is the per-staff view (--detail-out writes the detail as a second CSV); html is
 one printable page. Results from files are final (the files are taken as a complete export).
@@ -165,8 +168,9 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 	if *detailPath != "" && *format != "csv" {
 		usage = append(usage, "--detail-out goes with --format csv only (the other formats hold the detail)")
 	}
-	if *rf.staff == "" || *rf.punches == "" {
-		usage = append(usage, "--staff and --punches are required")
+	fromDB := *rf.staff == "" && *rf.punches == "" && *rf.leave == "" && *rf.patrol == "" && *rf.failures == "" && *rf.manual == ""
+	if !fromDB && (*rf.staff == "" || *rf.punches == "") {
+		usage = append(usage, "--staff and --punches go together (without any input file, the report is read from the database)")
 	}
 	if len(usage) > 0 {
 		for _, u := range usage {
@@ -183,16 +187,39 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kaoqin report month: config: %v\n", err)
 		return exitUsage
 	}
-	staff, results, ps, err := rf.results(ctx, &rules, month.First(), month.Last(), time.Time{}, nil)
-	if len(ps) > 0 {
-		printProblems(e.stderr, ps)
-		return exitUsage
+	var in *reports.MonthInput
+	if fromDB {
+		cfg, code, ok := f.loadConfig()
+		if !ok {
+			return code
+		}
+		if rules, err = rulesFromConfig(cfg); err != nil {
+			fmt.Fprintln(e.stderr, err)
+			return exitUsage
+		}
+		s, code, ok := e.openStore(ctx, cfg, false)
+		if !ok {
+			return code
+		}
+		defer s.Close()
+		if in, err = monthFromStore(ctx, s, &rules, month); err != nil {
+			fmt.Fprintf(e.stderr, "kaoqin report month: %v\n", err)
+			return exitFail
+		}
+		in.Generated = store.Wall(time.Now(), cfg.Location())
+	} else {
+		staff, results, ps, err := rf.results(ctx, &rules, month.First(), month.Last(), time.Time{}, nil)
+		if len(ps) > 0 {
+			printProblems(e.stderr, ps)
+			return exitUsage
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kaoqin report month: %v\n", err)
+			return exitFail
+		}
+		in = &reports.MonthInput{Month: month, Staff: staff, Results: results}
 	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "kaoqin report month: %v\n", err)
-		return exitFail
-	}
-	rep := reports.BuildMonth(&reports.MonthInput{Month: month, Staff: staff, Results: results})
+	rep := reports.BuildMonth(in)
 	return e.writeReport(*outPath, "report month", func(w io.Writer) error {
 		switch *format {
 		case "xlsx":

@@ -14,10 +14,10 @@ import (
 // punches), once per format, output to io.Discard.
 //
 // Targets: under 15 s and under 1 GB resident per format. Measured on the 2-core shared dev
-// machine (go1.26, -benchtime 1x): see the figures in the commit that last touched this comment
-// and in the team report (xlsx ≈ 9 s / 600 MB, csv ≈ 3 s / 330 MB, html ≈ 4 s / 330 MB,
-// json ≈ 4 s / 420 MB). peak-RSS-MB is VmHWM reset through /proc/self/clear_refs before each
-// format, so it is that format's high-water mark plus the test binary's baseline.
+// machine (go1.26, -benchtime 1x -cpu 1): xlsx 4.8 s / 410 MB, csv 1.6 s / 215 MB, html 2.5 s /
+// 309 MB, json 1.9 s / 313 MB (the classification itself is about 1.5 s of each). peak-RSS-MB is
+// VmHWM reset through /proc/self/clear_refs before each format, so it is that format's high-water
+// mark plus the test binary's baseline (the generated files are on disk, not in memory).
 func BenchmarkReportMonthLargeCenter(b *testing.B) {
 	dir := b.TempDir()
 	writeLargeCenter(b, dir)

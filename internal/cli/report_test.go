@@ -49,7 +49,7 @@ func TestReportBadInput(t *testing.T) {
 		want []string
 	}{
 		{[]string{"report", "month", "--month", "2026-13", "--staff", "s", "--punches", "p"}, []string{"--month: bad month"}},
-		{[]string{"report", "month", "--month", "2026-09", "--format", "pdf"}, []string{`--format "pdf"`, "--staff and --punches are required"}},
+		{[]string{"report", "month", "--month", "2026-09", "--format", "pdf", "--punches", "p"}, []string{`--format "pdf"`, "--staff and --punches go together"}},
 		{[]string{"report", "month", "--month", "2026-09", "--staff", "testdata/classify/staff.csv", "--punches", bad},
 			[]string{bad + ":2:", bad + ":3:"}},
 		{[]string{"report", "day", "--date", "2026-09-31", "--staff", "s", "--punches", "p"}, []string{"--date: bad date"}},
@@ -83,5 +83,16 @@ func TestReportDayFromFiles(t *testing.T) {
 	}
 	if strings.Contains(stdout, "签退") || strings.Contains(stdout, "下午") {
 		t.Errorf("day status at 08:45 shows a sign-out or the afternoon:\n%s", stdout)
+	}
+}
+
+func TestReportMonthFromDatabase(t *testing.T) {
+	cfg := tempConfig(t, "sqlite")
+	if code, _, stderr := run(t, "migrate", "--config", cfg); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, "report", "month", "--config", cfg, "--month", "2026-09", "--format", "json")
+	if code != 0 || !strings.Contains(stdout, `"month": "2026-09"`) || !strings.Contains(stdout, `"status": "open"`) {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
 }
