@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		TimeSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_clock_time_syncs_total",
 			Help: "Times the daemon set the clock's time."}, clock),
 		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kaoqin_store_write_errors_total",
-			Help: "Failed database writes of punches."}),
+			Help: "Reads of clocks whose punches could not be written because the database failed (clocks keep them)."}),
 		PunchWindowOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_schedule_punch_window_open",
 			Help: "1 while a sign-in or sign-out window of a working day is open."}),
 	}

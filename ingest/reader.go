@@ -182,6 +182,7 @@ func (r *reader) readOnce(ctx context.Context) (err error) {
 		cur, err = store.Cursor{Clock: name}, nil
 	}
 	if err != nil {
+		r.svc.metrics.StoreErrors.Inc()
 		return &readError{"database", err}
 	}
 	err = conn.Pull(ctx, cur, func(ctx context.Context, recs []Record, next *store.Cursor) error {
@@ -192,6 +193,12 @@ func (r *reader) readOnce(ctx context.Context) (err error) {
 	})
 	if err != nil {
 		return err
+	}
+	// Results become final once every clock of a staff member was read past a segment (R19);
+	// clocks without a database cursor (Anviz keeps its own) record their read here.
+	if err := r.svc.store.TouchClockRead(ctx, name, store.Wall(now, r.svc.loc)); err != nil {
+		r.svc.metrics.StoreErrors.Inc()
+		return &readError{"database", err}
 	}
 	if r.cfg.TimeSync == "auto" && skewed {
 		r.syncTime(ctx, conn)

@@ -28,6 +28,8 @@ type Options struct {
 	InPunchWindow func(wall time.Time) bool
 	// Now is the clock of the server; time.Now by default (tests move it).
 	Now func() time.Time
+	// Stored is called after new punches were committed (the results worker's wake-up).
+	Stored func()
 }
 
 // Service reads every configured polled clock on its schedule.
@@ -39,6 +41,7 @@ type Service struct {
 	skewThreshold time.Duration
 	inPunchWindow func(time.Time) bool
 	now           func() time.Time
+	stored        func()
 
 	cron  *cron.Cron
 	buses buses
@@ -74,7 +77,7 @@ func New(o Options) *Service {
 	}
 	return &Service{
 		store: o.Store, metrics: o.Metrics, log: o.Logger, loc: o.Location,
-		skewThreshold: o.SkewThreshold, inPunchWindow: o.InPunchWindow, now: o.Now,
+		skewThreshold: o.SkewThreshold, inPunchWindow: o.InPunchWindow, now: o.Now, stored: o.Stored,
 		cron:     cron.New(cron.WithLocation(o.Location), cron.WithParser(cronParser{})),
 		readers:  map[string]*entry{},
 		enrolTTL: 5 * time.Second,
@@ -291,6 +294,9 @@ func (s *Service) save(ctx context.Context, clock string, recs []Record, next *s
 	}
 	if !newest.IsZero() {
 		m.LastPunch.WithLabelValues(clock).Set(float64(store.Instant(newest, s.loc).Unix()))
+	}
+	if res.Inserted > 0 && s.stored != nil {
+		s.stored()
 	}
 	if res.Inserted > 0 {
 		s.log.Info("punches stored", "clock", clock, "new", res.Inserted, "duplicates", res.Duplicates, "unknown_users", unknown)

@@ -80,22 +80,23 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	d.reloadTime.Set(float64(time.Now().Unix()))
 	d.ingestMetric = ingest.NewMetrics(d.reg)
 
-	window := punchWindow(rules)
-	svc := ingest.New(ingest.Options{Store: st, Metrics: d.ingestMetric, Logger: d.log, Location: cfg.Location(),
-		SkewThreshold: cfg.Ingest.SkewThreshold.Std(), InPunchWindow: window})
-	if err := svc.Apply(cfg.Clocks); err != nil {
-		return err
-	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	svc.Start(runCtx)
-	go d.trackWindow(runCtx, cfg.Location(), window)
 	// The results worker keeps results current; it stops with runCtx and is waited for before the
 	// store closes (defers run last-in first-out).
 	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log})
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(runCtx) }()
 	defer func() { cancel(); <-workerDone }()
+
+	window := punchWindow(rules)
+	svc := ingest.New(ingest.Options{Store: st, Metrics: d.ingestMetric, Logger: d.log, Location: cfg.Location(),
+		SkewThreshold: cfg.Ingest.SkewThreshold.Std(), InPunchWindow: window, Stored: worker.Wake})
+	if err := svc.Apply(cfg.Clocks); err != nil {
+		return err
+	}
+	svc.Start(runCtx)
+	go d.trackWindow(runCtx, cfg.Location(), window)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
