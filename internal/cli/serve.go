@@ -97,6 +97,11 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	}
 	svc.Start(runCtx)
 	go d.trackWindow(runCtx, cfg.Location(), window)
+	stopReports, err := startMonthlyReports(cfg, st, &rules, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopReports()
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
