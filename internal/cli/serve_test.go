@@ -30,7 +30,7 @@ var (
 )
 
 // kaoqinBinary builds cmd/kaoqin once per test run: the crash tests need a real process to kill.
-func kaoqinBinary(t *testing.T) string {
+func kaoqinBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kaoqin-bin-")
@@ -58,7 +58,7 @@ type daemonProc struct {
 	log  *syncBuffer
 }
 
-func startDaemon(t *testing.T, bin, cfg string) *daemonProc {
+func startDaemon(t testing.TB, bin, cfg string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--config", cfg)
 	stderr, err := cmd.StderrPipe()
