@@ -450,3 +450,36 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// A realtime clock's punches are stored as they happen, between scheduled reads.
+func TestRealtimeSubscriptionStoresAtOnce(t *testing.T) {
+	st := storetest.SQLite(t)
+	emu := newZK(t, zkemu.Config{}, 0)
+	a, _ := emu.ListenTCP("127.0.0.1:0")
+	f := newFixture(t, st, config.Clock{Name: "rt", Protocol: "zk", Transport: "tcp", Address: a.String(), Realtime: true, Read: "@every 1h"})
+	// Wait until the subscription is registered (the emulator counts REG_EVENT under the lock that
+	// also records the subscription), then punch.
+	deadline := time.Now().Add(10 * time.Second)
+	for emu.Requests(zk.CmdRegEvent) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no realtime subscription registered")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := 0; i < 3; i++ {
+		emu.AddPunch("42", wall("2026-07-06 08:10:00").Add(time.Duration(i)*time.Minute), 1, 0)
+	}
+	for len(stored(t, st, "rt")) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("realtime punches not stored: got %v", stored(t, st, "rt"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The scheduled read (the backstop) then finds nothing new to store twice.
+	if err := f.svc.ReadNow(context.Background(), "rt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, st, "rt"); len(got) != 3 {
+		t.Errorf("after the backstop read: got %d, want 3", len(got))
+	}
+}
