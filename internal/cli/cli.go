@@ -62,6 +62,9 @@ func commands() []command {
 		{"classify", "classify attendance from CSV files (no database)", runClassifyCmd},
 		{"report month", "the monthly discipline report (xlsx, csv, html, json)", runReportMonth},
 		{"report day", "the status of every window on one day (text, csv, html, json)", runReportDay},
+		{"user add", "add a web user (password on stdin)", runUserAdd},
+		{"user passwd", "set a web user's password (password on stdin)", runUserPasswd},
+		{"user disable", "disable a web user and end their sessions", runUserDisable},
 		{"version", "print the version", runVersion},
 	}
 }

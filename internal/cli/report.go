@@ -13,6 +13,7 @@ import (
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/config"
 	"github.com/kaoqin/kaoqin/internal/csvio"
+	"github.com/kaoqin/kaoqin/internal/dbreport"
 	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/leave"
 	"github.com/kaoqin/kaoqin/reports"
@@ -268,7 +269,8 @@ segments so far (signed in, late, not yet signed in, missing, on leave, absent, 
 is provisional, and the clocks not read since the latest punch window opened. --at (default: the
 end of the day) is the time the status is as of; --clocks (columns clock,last_read) says when
 each clock was last read: a segment is provisional until every clock its staff member uses was
-read after its sign-out window (R19).`
+read after its sign-out window (R19). Without any input file the status is read from the database
+(the stored results and clock reads; --config names it).`
 
 func runReportDay(ctx context.Context, e *env, args []string) int {
 	f := e.flags("report day", dayUsage)
@@ -304,8 +306,12 @@ func runReportDay(ctx context.Context, e *env, args []string) int {
 	default:
 		usage = append(usage, fmt.Sprintf("--format %q: want text, csv, html or json", *format))
 	}
-	if *rf.staff == "" || *rf.punches == "" {
-		usage = append(usage, "--staff and --punches are required")
+	fromDB := *rf.staff == "" && *rf.punches == "" && *rf.leave == "" && *rf.patrol == "" && *rf.failures == "" && *rf.manual == ""
+	if !fromDB && (*rf.staff == "" || *rf.punches == "") {
+		usage = append(usage, "--staff and --punches go together (without any input file, the status is read from the database)")
+	}
+	if fromDB && *clocksPath != "" {
+		usage = append(usage, "--clocks goes with the input files (from the database, the clocks' reads are stored)")
 	}
 	if len(usage) > 0 {
 		for _, u := range usage {
@@ -321,6 +327,9 @@ func runReportDay(ctx context.Context, e *env, args []string) int {
 	if err := rules.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "kaoqin report day: config: %v\n", err)
 		return exitUsage
+	}
+	if fromDB {
+		return e.reportDayFromStore(ctx, f, date, at, *atS == "", *format, *outPath)
 	}
 	var clocks []reports.Clock
 	var ps csvio.Problems
@@ -371,6 +380,50 @@ func runReportDay(ctx context.Context, e *env, args []string) int {
 		Hours: [2]attendance.Hours{season.AM, season.PM}, Staff: staff, Results: results, Clocks: clocks})
 	return e.writeReport(*outPath, "report day", func(w io.Writer) error {
 		switch *format {
+		case "csv":
+			return rep.WriteCSV(w)
+		case "html":
+			return rep.WriteHTML(w)
+		case "json":
+			return rep.WriteJSON(w)
+		}
+		return rep.WriteText(w)
+	})
+}
+
+// reportDayFromStore writes the daily status from the database (package dbreport, shared with the
+// web): the stored results, the configured clocks and their stored reads. Without --at, a date of
+// today is as of now.
+func (e *env) reportDayFromStore(ctx context.Context, f *flags, date attendance.Date, at time.Time, atDefault bool, format, outPath string) int {
+	cfg, code, ok := f.loadConfig()
+	if !ok {
+		return code
+	}
+	rules, err := rulesFromConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	s, code, ok := e.openStore(ctx, cfg, false)
+	if !ok {
+		return code
+	}
+	defer s.Close()
+	if now := store.Wall(time.Now(), cfg.Location()); atDefault && now.Before(at) {
+		at = now
+	}
+	clocks := make([]string, 0, len(cfg.Clocks))
+	for _, c := range cfg.Clocks {
+		clocks = append(clocks, c.Name)
+	}
+	in, err := dbreport.Day(ctx, s, &rules, date, at, clocks, "")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin report day: %v\n", err)
+		return exitFail
+	}
+	rep := reports.BuildDay(in)
+	return e.writeReport(outPath, "report day", func(w io.Writer) error {
+		switch format {
 		case "csv":
 			return rep.WriteCSV(w)
 		case "html":

@@ -108,7 +108,8 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 		return fmt.Errorf("http: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log}),
+		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
+			Store: st, Rules: &rules, Clocks: clockNames(cfg), Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != ""}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
 	}
@@ -172,6 +173,15 @@ func (d *daemon) reload(ctx context.Context, st *store.Store, svc *ingest.Servic
 	d.reloadOK.Set(1)
 	d.reloadTime.Set(float64(time.Now().Unix()))
 	d.log.Info("config reloaded", "file", d.cfgPath, "clocks", len(cfg.Clocks))
+}
+
+// clockNames are the configured clocks, for the dashboard.
+func clockNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Clocks))
+	for i, c := range cfg.Clocks {
+		out[i] = c.Name
+	}
+	return out
 }
 
 func storeClocks(cfg *config.Config) []store.Clock {

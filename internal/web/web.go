@@ -1,16 +1,23 @@
-// Package web owns kaoqin's HTTP side: health and readiness, the Prometheus metrics endpoint, and
-// (as they arrive) the dashboard pages and the JSON API. Only /healthz, /readyz and /metrics are
-// served without a login.
+// Package web owns kaoqin's HTTP side: health and readiness, the Prometheus metrics endpoint, the
+// dashboard (today's status of every window, the month, clocks, data entry, the audit log, in
+// Simplified Chinese, server-rendered) and the JSON API under /api/v1. Only /healthz, /readyz,
+// /metrics, the login page and its stylesheet are served without a login.
 package web
 
 import (
 	"context"
+	"embed"
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kaoqin/kaoqin/attendance"
+	"github.com/kaoqin/kaoqin/internal/store"
 )
 
 // Pinger is what readiness checks: the database.
@@ -23,7 +30,29 @@ type Options struct {
 	DB       Pinger
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+
+	// The dashboard and the API are served only when Store and Rules are set.
+	Store *store.Store
+	Rules *attendance.Rules
+	// Clocks are the configured clocks' names (the clocks page, the clocks not read today, and
+	// the clocks a failure report may name).
+	Clocks []string
+	// Wake wakes the results worker after an entry (nil: the worker finds the dirty days at its
+	// next poll).
+	Wake func()
+	// Secure marks the session cookie Secure: set it when the listener serves TLS.
+	Secure bool
+	// Now is the current instant (time.Now by default).
+	Now func() time.Time
+	// SessionTTL is how long a login lasts (12h by default).
+	SessionTTL time.Duration
 }
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
 
 // Handler serves the routes.
 func Handler(o Options) http.Handler {
@@ -47,5 +76,104 @@ func Handler(o Options) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	return mux
+	if o.Store != nil && o.Rules != nil {
+		newServer(o).routes(mux)
+	}
+	return securityHeaders(mux)
+}
+
+// securityHeaders sets the headers every response carries: no framing, no sniffing, and a content
+// security policy that allows only this origin's stylesheet (no inline script or style at all).
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+type server struct {
+	o    Options
+	st   *store.Store
+	log  *slog.Logger
+	tmpl map[string]*template.Template
+}
+
+func newServer(o Options) *server {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Wake == nil {
+		o.Wake = func() {}
+	}
+	return &server{o: o, st: o.Store, log: o.Logger, tmpl: parseTemplates()}
+}
+
+func parseTemplates() map[string]*template.Template {
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		name := p[len("templates/") : len(p)-len(".html")]
+		if name == "layout" {
+			continue
+		}
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, p))
+	}
+	return out
+}
+
+func (s *server) routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
+
+	page := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u *session)) {
+		mux.Handle(pattern, s.auth(false, h))
+	}
+	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u *session)) {
+		mux.Handle(pattern, s.auth(true, h))
+	}
+	page("GET /{$}", func(w http.ResponseWriter, r *http.Request, u *session) {
+		http.Redirect(w, r, "/today", http.StatusSeeOther)
+	})
+	page("POST /logout", s.logout)
+	page("GET /today", s.todayPage)
+	page("GET /month", s.monthPage)
+	page("GET /month/{month}/{file}", s.monthDownload)
+	page("POST /month/{month}/close", s.closeMonth)
+	page("GET /staff/{id}", s.staffPage)
+	page("GET /clocks", s.clocksPage)
+	page("POST /clocks/enroll", s.enroll)
+	page("GET /entry/{kind}", s.entryPage)
+	page("POST /entry/{kind}", s.entryPost)
+	page("GET /audit", s.auditPage)
+	// Anything else under / needs a login too, so that an unknown path tells nothing to a stranger.
+	page("/", func(w http.ResponseWriter, r *http.Request, u *session) { http.NotFound(w, r) })
+
+	api("GET /api/v1/me", s.apiMe)
+	api("POST /api/v1/logout", s.logout)
+	api("GET /api/v1/today", s.apiToday)
+	api("GET /api/v1/month/{month}", s.apiMonth)
+	api("GET /api/v1/staff/{id}/month/{month}", s.apiStaffMonth)
+	api("GET /api/v1/clocks", s.apiClocks)
+	api("POST /api/v1/entries/{kind}", s.apiEntry)
+	api("GET /api/v1/audit", s.apiAudit)
+	api("/api/", func(w http.ResponseWriter, r *http.Request, u *session) {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no such endpoint"})
+	})
 }

@@ -1,0 +1,1 @@
+CREATE INDEX login_failures_user ON login_failures (user_name, at);

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/kaoqin/kaoqin/reports"
+)
+
+// The JSON API under /api/v1 (docs/api.md): the same data as the pages, for the same session.
+
+type apiError struct {
+	Error  string            `json:"error"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"error":"encoding failed"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// writeBuffered answers 200 with what write produced, or 500 when it failed.
+func (s *server) writeBuffered(w http.ResponseWriter, r *http.Request, write func(*bytes.Buffer) error) {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(buf.Bytes())
+}
+
+func (s *server) apiToday(w http.ResponseWriter, r *http.Request, u *session) {
+	date, at, window, code, msg := s.dayQuery(r, u)
+	if code != 0 {
+		writeJSON(w, code, apiError{Error: msg})
+		return
+	}
+	rep, err := s.day(r.Context(), date, at, window)
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	s.writeBuffered(w, r, func(b *bytes.Buffer) error { return rep.WriteJSON(b) })
+}
+
+func (s *server) apiMonth(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := reports.ParseMonth(r.PathValue("month"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	in, err := s.monthInput(r.Context(), m, u.window(), "")
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	rep := reports.BuildMonth(in)
+	s.writeBuffered(w, r, func(b *bytes.Buffer) error { return rep.WriteJSON(b) })
+}
+
+func (s *server) apiStaffMonth(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := reports.ParseMonth(r.PathValue("month"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	id := r.PathValue("id")
+	_, code, err := s.staffMonth(r.Context(), u, id, m)
+	switch {
+	case err != nil:
+		s.serverError(w, r, true, err)
+		return
+	case code == http.StatusForbidden:
+		writeJSON(w, code, apiError{Error: "staff of another window"})
+		return
+	case code != 0:
+		writeJSON(w, code, apiError{Error: fmt.Sprintf("no staff member %q", id)})
+		return
+	}
+	in, err := s.monthInput(r.Context(), m, "", id)
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	rep := reports.BuildMonth(in)
+	s.writeBuffered(w, r, func(b *bytes.Buffer) error { return rep.WriteJSON(b) })
+}
+
+func (s *server) apiClocks(w http.ResponseWriter, r *http.Request, u *session) {
+	if !u.can("clocks") {
+		writeJSON(w, http.StatusForbidden, apiError{Error: "a window head does not see the clocks"})
+		return
+	}
+	cs, err := s.clocks(r.Context())
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	unk, err := s.st.UnknownUsers(r.Context())
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	type unknown struct {
+		Clock   string `json:"clock"`
+		UserID  string `json:"clock_user_id"`
+		Punches int    `json:"punches"`
+		First   string `json:"first"`
+		Last    string `json:"last"`
+	}
+	out := struct {
+		Clocks  []ClockStatus `json:"clocks"`
+		Unknown []unknown     `json:"unknown_users"`
+	}{Clocks: cs, Unknown: []unknown{}}
+	for _, x := range unk {
+		out.Unknown = append(out.Unknown, unknown{x.Clock, x.UserID, x.Punches, fmtWall(x.First), fmtWall(x.Last)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiEntry takes one entry as a JSON object of the CSV's columns (strings; numbers are accepted
+// for the correction's counts, and approvals or findings may be an array of tokens).
+func (s *server) apiEntry(w http.ResponseWriter, r *http.Request, u *session) {
+	k := kindOf(r.PathValue("kind"))
+	if k == nil {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "kinds: leave, patrol, failure, signin, correction"})
+		return
+	}
+	var raw map[string]any
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err := dec.Decode(&raw); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "body: want one JSON object: " + err.Error()})
+		return
+	}
+	vals := map[string]string{}
+	for key, v := range raw {
+		switch x := v.(type) {
+		case string:
+			vals[key] = x
+		case float64:
+			vals[key] = strconv.FormatFloat(x, 'f', -1, 64)
+		case bool:
+			vals[key] = strconv.FormatBool(x)
+		case []any:
+			var b []byte
+			for i, e := range x {
+				if i > 0 {
+					b = append(b, ';')
+				}
+				b = fmt.Append(b, e)
+			}
+			vals[key] = string(b)
+		case nil:
+		default:
+			writeJSON(w, http.StatusBadRequest, apiError{Error: key + ": want a string"})
+			return
+		}
+	}
+	er := s.submit(r.Context(), u, k, vals)
+	switch {
+	case er.Status == http.StatusForbidden:
+		writeJSON(w, er.Status, apiError{Error: "not allowed for this user, window or staff member"})
+	case er.Status != 0:
+		s.serverError(w, r, true, er.Err)
+	case er.Problems != nil:
+		msg := er.Problems[""]
+		if msg == "" {
+			msg = "invalid entry"
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: msg, Fields: er.Problems})
+	default:
+		writeJSON(w, http.StatusCreated, struct {
+			Kind string  `json:"kind"`
+			IDs  []int64 `json:"ids"`
+		}{k.Name, er.IDs})
+	}
+}
+
+func (s *server) apiAudit(w http.ResponseWriter, r *http.Request, u *session) {
+	if !u.can("audit") {
+		writeJSON(w, http.StatusForbidden, apiError{Error: "a window head does not see the audit log"})
+		return
+	}
+	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if n <= 0 || n > 5000 {
+		n = 500
+	}
+	log, err := s.st.AuditLog(r.Context(), n)
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, log)
+}

@@ -1,0 +1,293 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/kaoqin/kaoqin/internal/store"
+)
+
+// Accounts and sessions.
+//
+// A session is a random 256-bit token in an HttpOnly, SameSite=Strict cookie (Secure over TLS);
+// the database keeps only its SHA-256, with the user and a per-session CSRF token, so that every
+// daemon sharing one MySQL knows every session, and a copy of the table yields no usable cookie.
+// Every POST, page or API, must carry the CSRF token: a form's hidden "csrf" field or the
+// X-CSRF-Token header (the API gets it from the login answer or GET /api/v1/me).
+//
+// Failed logins are counted in the database, per user name and per client address, for the same
+// reason as sessions: several daemons behind one address must not each allow their own quota.
+// Five failures of one name within 15 minutes lock that name, 20 from one address lock the
+// address (a service center's clerks share a NAT address: one clerk's typos must not lock the
+// others out, but a guesser trying many names is still stopped). A locked login is refused
+// before the password is checked, so bcrypt's cost is not spent on a guesser.
+
+const (
+	cookieName       = "kaoqin_session"
+	failWindow       = 15 * time.Minute
+	maxFailsPerUser  = 5
+	maxFailsPerAddr  = 20
+	bcryptCost       = 12
+	csrfHeader       = "X-CSRF-Token"
+	csrfField        = "csrf"
+	maxPasswordBytes = 72 // bcrypt's limit
+)
+
+// HashPassword hashes a password with bcrypt for store.User.PasswordHash.
+func HashPassword(pw string) (string, error) {
+	if len(pw) < 8 {
+		return "", errors.New("the password must be at least 8 characters")
+	}
+	if len(pw) > maxPasswordBytes {
+		return "", errors.New("the password must be at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	return string(h), err
+}
+
+// dummyHash is compared against when the user does not exist, so that an unknown name takes as
+// long to refuse as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kaoqin-no-such-user"), bcryptCost)
+
+type session struct {
+	store.Session
+}
+
+func (u *session) name() string { return u.User.Name }
+
+// can tells whether the user's role may do what.
+func (u *session) can(what string) bool {
+	switch u.User.Role {
+	case store.RoleAdmin:
+		return true
+	case store.RoleHR:
+		return what != "accounts"
+	case store.RoleSupervisor:
+		return what != "accounts" && what != "close" && what != "correct"
+	}
+	// window_head: their own window's status, staff and entries only.
+	return what == "today" || what == "staff" || what == "entry" || what == "month"
+}
+
+// window is the window the user is limited to ("" for all).
+func (u *session) window() string {
+	if u.User.Role == store.RoleWindowHead {
+		return u.User.Window
+	}
+	return ""
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// clientAddr is the peer's address. X-Forwarded-For is not believed: kaoqin is served directly.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// auth wraps a handler that needs a login: without a live session a page redirects to the login
+// (302) and the API answers 401; a POST without the session's CSRF token gets 403.
+func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u *session)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		var u *session
+		if c, err := r.Cookie(cookieName); err == nil && len(c.Value) == 64 {
+			sess, err := s.st.GetSession(r.Context(), tokenHash(c.Value))
+			switch {
+			case err == nil:
+				u = &session{sess}
+			case !errors.Is(err, store.ErrNotFound):
+				s.log.Error("session lookup", "err", err)
+				s.fail(w, r, api, http.StatusServiceUnavailable, "数据库暂时不可用")
+				return
+			}
+		}
+		if u == nil {
+			if api {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "login required: POST /api/v1/login"})
+				return
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			tok := r.Header.Get(csrfHeader)
+			if tok == "" && !api {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				tok = r.PostFormValue(csrfField)
+			}
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(u.CSRF)) != 1 {
+				s.fail(w, r, api, http.StatusForbidden, "缺少或错误的 CSRF 令牌：请刷新页面后重试")
+				return
+			}
+		}
+		h(w, r, u)
+	})
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, api bool, code int, msg string) {
+	if api {
+		writeJSON(w, code, apiError{Error: msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write([]byte(msg + "\n"))
+}
+
+type loginData struct {
+	Next, Name, Error string
+}
+
+func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "login", nil, loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a redirect after login on this site.
+func safeNext(n string) string {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
+		return "/today"
+	}
+	return n
+}
+
+var errLocked = errors.New("locked")
+
+// authenticate checks a name and password against the rate limit and the database, and on success
+// creates a session and sets its cookie.
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request, name, pw string) (*store.Session, error) {
+	ctx := r.Context()
+	addr := clientAddr(r)
+	since := s.st.Now().Add(-failWindow) // the store's clock: sessions and failures are compared with it
+	byUser, byAddr, err := s.st.LoginFailures(ctx, name, addr, since)
+	if err != nil {
+		return nil, err
+	}
+	if byUser >= maxFailsPerUser || byAddr >= maxFailsPerAddr {
+		s.log.Warn("login refused: too many failures", "user", name, "addr", addr)
+		return nil, errLocked
+	}
+	u, err := s.st.GetUser(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	hash := dummyHash
+	if err == nil {
+		hash = []byte(u.PasswordHash)
+	}
+	ok := bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil && err == nil && !u.Disabled
+	if !ok {
+		s.log.Info("login failed", "user", name, "addr", addr)
+		if err := s.st.RecordLoginFailure(ctx, name, addr); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if err := s.st.ClearLoginFailures(ctx, name); err != nil {
+		return nil, err
+	}
+	tok := randomHex(32)
+	sess := &store.Session{IDHash: tokenHash(tok), User: u, CSRF: randomHex(32), Expires: s.st.Now().Add(s.o.SessionTTL)}
+	sess.User.PasswordHash = ""
+	if err := s.st.CreateSession(ctx, sess.IDHash, u.Name, sess.CSRF, sess.Expires, addr); err != nil {
+		return nil, err
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, Secure: s.o.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(s.o.SessionTTL / time.Second)})
+	s.log.Info("login", "user", name, "addr", addr)
+	return sess, nil
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	name, pw := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	sess, err := s.authenticate(w, r, name, pw)
+	switch {
+	case errors.Is(err, errLocked):
+		s.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Name: name, Error: "登录失败次数过多，请 15 分钟后再试。"})
+	case err != nil:
+		s.log.Error("login", "err", err)
+		s.render(w, r, http.StatusServiceUnavailable, "login", nil, loginData{Next: next, Name: name, Error: "数据库暂时不可用，请稍后再试。"})
+	case sess == nil:
+		s.render(w, r, http.StatusUnauthorized, "login", nil, loginData{Next: next, Name: name, Error: "用户名或密码错误。"})
+	default:
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+type apiLoginAnswer struct {
+	User      string `json:"user"`
+	Role      string `json:"role"`
+	Window    string `json:"window,omitempty"`
+	CSRFToken string `json:"csrf_token"`
+	Expires   string `json:"expires"`
+}
+
+func (s *server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err := dec.Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "body: want {\"name\": …, \"password\": …}"})
+		return
+	}
+	sess, err := s.authenticate(w, r, strings.TrimSpace(in.Name), in.Password)
+	switch {
+	case errors.Is(err, errLocked):
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many failed logins; retry in 15 minutes"})
+	case err != nil:
+		s.log.Error("login", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "database unavailable"})
+	case sess == nil:
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "wrong user name or password"})
+	default:
+		writeJSON(w, http.StatusOK, apiLoginAnswer{User: sess.User.Name, Role: sess.User.Role, Window: sess.User.Window,
+			CSRFToken: sess.CSRF, Expires: store.WallString(sess.Expires)})
+	}
+}
+
+func (s *server) apiMe(w http.ResponseWriter, r *http.Request, u *session) {
+	writeJSON(w, http.StatusOK, apiLoginAnswer{User: u.User.Name, Role: u.User.Role, Window: u.User.Window,
+		CSRFToken: u.CSRF, Expires: store.WallString(u.Expires)})
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request, u *session) {
+	if err := s.st.DeleteSession(r.Context(), u.IDHash, u.name()); err != nil {
+		s.log.Error("logout", "err", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.o.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

@@ -1,0 +1,589 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/kaoqin/kaoqin/attendance"
+	"github.com/kaoqin/kaoqin/internal/dbreport"
+	"github.com/kaoqin/kaoqin/internal/store"
+	"github.com/kaoqin/kaoqin/leave"
+	"github.com/kaoqin/kaoqin/reports"
+)
+
+type pageData struct {
+	Title   string
+	U       *session
+	Refresh int // seconds; 0: none
+	Print   string
+	Data    any
+}
+
+var findingNames = map[string]string{"ABSENT": "旷工", "EARLY": "早退", "EXEMPT": "故障免责", "LATE": "迟到", "LEAVE": "请假",
+	"LEAVE_UNRECOGNISED": "请假未认可", "MISSING_IN": "签到缺卡", "MISSING_OUT": "签退缺卡", "OFF_POST": "脱岗"}
+
+var roleNames = map[string]string{store.RoleAdmin: "管理员", store.RoleHR: "人事", store.RoleSupervisor: "督查科", store.RoleWindowHead: "窗口负责人"}
+
+var funcs = template.FuncMap{
+	"seg": func(s attendance.Segment) string {
+		if s == attendance.AM {
+			return "上午"
+		}
+		return "下午"
+	},
+	"wall": func(t time.Time) string {
+		if t.IsZero() {
+			return "从未"
+		}
+		return t.Format("2006-01-02 15:04")
+	},
+	"role": func(r string) string { return roleNames[r] },
+	"can":  func(u *session, what string) bool { return u != nil && u.can(what) },
+	"leaveName": func(t string) string {
+		if n := leave.Type(t).Chinese(); n != "" {
+			return n
+		}
+		return t
+	},
+	"findings": func(f attendance.Findings) string {
+		var out []string
+		for _, c := range f.Codes(nil) {
+			out = append(out, findingNames[c])
+		}
+		return strings.Join(out, "、")
+	},
+	"half": func(n int) string {
+		if n%2 == 1 {
+			return strconv.Itoa(n/2) + ".5"
+		}
+		return strconv.Itoa(n / 2)
+	},
+	// unjson undoes encoding/json's HTML escaping in the audit log's JSON values, so the page shows
+	// what was entered; html/template escapes it again for the page.
+	"unjson": strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace,
+	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
+}
+
+// render executes a page into a buffer first, so that a template error is a 500, not half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, code int, name string, u *session, data any) {
+	s.renderPage(w, code, name, &pageData{U: u, Data: data})
+}
+
+func (s *server) renderPage(w http.ResponseWriter, code int, name string, p *pageData) {
+	var buf bytes.Buffer
+	buf.Grow(64 << 10)
+	if err := s.tmpl[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("render", "page", name, "err", err)
+		http.Error(w, "页面生成失败", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+func (s *server) serverError(w http.ResponseWriter, r *http.Request, api bool, err error) {
+	s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	s.fail(w, r, api, http.StatusInternalServerError, "服务器内部错误")
+}
+
+func (s *server) now() time.Time { return store.Wall(s.o.Now(), s.st.Location()) }
+
+// --- today ---
+
+// dayQuery reads ?date= and ?window= for a user: a window head is held to their window (403 for
+// another one).
+func (s *server) dayQuery(r *http.Request, u *session) (date attendance.Date, at time.Time, window string, code int, msg string) {
+	now := s.now()
+	date = attendance.DateOf(now)
+	if d := r.URL.Query().Get("date"); d != "" {
+		var err error
+		if date, err = attendance.ParseDate(d); err != nil {
+			return 0, time.Time{}, "", http.StatusBadRequest, "date: want YYYY-MM-DD"
+		}
+	}
+	at = (date + 1).Time().Add(-time.Second)
+	if now.Before(at) {
+		at = now
+	}
+	window = r.URL.Query().Get("window")
+	if w := u.window(); w != "" {
+		if window != "" && window != w {
+			return 0, time.Time{}, "", http.StatusForbidden, "只能查看本窗口"
+		}
+		window = w
+	}
+	return date, at, window, 0, ""
+}
+
+func (s *server) day(ctx context.Context, date attendance.Date, at time.Time, window string) (*reports.DayReport, error) {
+	in, err := dbreport.Day(ctx, s.st, s.o.Rules, date, at, s.o.Clocks, window)
+	if err != nil {
+		return nil, err
+	}
+	return reports.BuildDay(in), nil
+}
+
+type todayData struct {
+	Rep    *reports.DayReport
+	Date   string
+	Window string
+	Today  bool
+	Prev   string
+	Next   string
+}
+
+func (s *server) todayPage(w http.ResponseWriter, r *http.Request, u *session) {
+	date, at, window, code, msg := s.dayQuery(r, u)
+	if code != 0 {
+		s.fail(w, r, false, code, msg)
+		return
+	}
+	rep, err := s.day(r.Context(), date, at, window)
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	today := date == attendance.DateOf(s.now())
+	p := &pageData{Title: "今日考勤", U: u, Data: todayData{Rep: rep, Date: date.String(), Window: window, Today: today,
+		Prev: (date - 1).String(), Next: (date + 1).String()}}
+	if today {
+		p.Refresh = 60
+	}
+	s.renderPage(w, http.StatusOK, "today", p)
+}
+
+// --- month ---
+
+func (s *server) monthParam(r *http.Request, v string) (reports.Month, error) {
+	if v == "" {
+		t := s.now()
+		return reports.Month{Year: t.Year(), Month: t.Month()}, nil
+	}
+	return reports.ParseMonth(v)
+}
+
+// monthInput is the month from the database, narrowed to one window or one staff member.
+func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffID string) (*reports.MonthInput, error) {
+	in, err := dbreport.Month(ctx, s.st, s.o.Rules, m)
+	if err != nil {
+		return nil, err
+	}
+	in.Generated = s.now()
+	if window == "" && staffID == "" {
+		return in, nil
+	}
+	keep := map[string]bool{}
+	staff := in.Staff[:0]
+	for _, st := range in.Staff {
+		if (window == "" || st.Window == window) && (staffID == "" || st.ID == staffID) {
+			keep[st.ID] = true
+			staff = append(staff, st)
+		}
+	}
+	in.Staff = staff
+	res := in.Results[:0]
+	for _, x := range in.Results {
+		if keep[x.StaffID] {
+			res = append(res, x)
+		}
+	}
+	in.Results = res
+	if in.Closing != nil {
+		cs := in.Closing.Corrections[:0]
+		for _, c := range in.Closing.Corrections {
+			if keep[c.StaffID] {
+				cs = append(cs, c)
+			}
+		}
+		in.Closing.Corrections = cs
+	}
+	return in, nil
+}
+
+type monthData struct {
+	Rep      *reports.MonthReport
+	Month    string
+	Prev     string
+	Next     string
+	Window   string
+	Closable bool
+	Error    string
+	Notice   string
+}
+
+func shiftMonth(m reports.Month, n int) string {
+	t := time.Date(m.Year, m.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	return t.Format("2006-01")
+}
+
+func (s *server) monthPage(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := s.monthParam(r, r.URL.Query().Get("month"))
+	if err != nil {
+		s.fail(w, r, false, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.showMonth(w, r, u, m, http.StatusOK, "", r.URL.Query().Get("closed"))
+}
+
+func (s *server) showMonth(w http.ResponseWriter, r *http.Request, u *session, m reports.Month, code int, errMsg, notice string) {
+	in, err := s.monthInput(r.Context(), m, u.window(), "")
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	rep := reports.BuildMonth(in)
+	last := m.Last()
+	d := monthData{Rep: rep, Month: m.String(), Prev: shiftMonth(m, -1), Next: shiftMonth(m, 1), Window: u.window(),
+		Closable: u.can("close") && rep.Closing == nil && last < attendance.DateOf(s.now()), Error: errMsg}
+	if notice != "" {
+		d.Notice = "已结账。"
+	}
+	s.renderPage(w, code, "month", &pageData{Title: m.Chinese() + "考勤月报", U: u, Data: d})
+}
+
+func (s *server) monthDownload(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := reports.ParseMonth(r.PathValue("month"))
+	if err != nil {
+		s.fail(w, r, false, http.StatusBadRequest, err.Error())
+		return
+	}
+	file := r.PathValue("file")
+	var ctype string
+	switch file {
+	case "report.xlsx":
+		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case "report.csv", "detail.csv":
+		ctype = "text/csv; charset=utf-8"
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	in, err := s.monthInput(r.Context(), m, u.window(), "")
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	rep := reports.BuildMonth(in)
+	var buf bytes.Buffer
+	switch file {
+	case "report.xlsx":
+		err = rep.WriteXLSX(&buf)
+	case "report.csv":
+		err = rep.WriteCSV(&buf)
+	default:
+		err = rep.WriteDetailCSV(&buf)
+	}
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	ext := file[strings.LastIndexByte(file, '.'):]
+	name := "kaoqin-" + m.String() + strings.TrimSuffix(strings.TrimPrefix(file, "report"), ext) + ext
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// closeMonth closes a month from the web: HR or an admin, after the month has ended, and only
+// when no result is provisional and no day waits for recomputation (the CLI's `month close
+// --force` is there for a clock that will never be read again).
+func (s *server) closeMonth(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := reports.ParseMonth(r.PathValue("month"))
+	if err != nil {
+		s.fail(w, r, false, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !u.can("close") {
+		s.fail(w, r, false, http.StatusForbidden, "只有人事或管理员可以结账")
+		return
+	}
+	msg, err := s.tryClose(r.Context(), m, u.name())
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	if msg != "" {
+		s.showMonth(w, r, u, m, http.StatusConflict, msg, "")
+		return
+	}
+	http.Redirect(w, r, "/month?month="+m.String()+"&closed=1", http.StatusSeeOther)
+}
+
+func (s *server) tryClose(ctx context.Context, m reports.Month, actor string) (string, error) {
+	if m.Last() >= attendance.DateOf(s.now()) {
+		return m.Chinese() + "尚未结束，月末之后才能结账。", nil
+	}
+	dirty, err := s.st.DirtyDays(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range dirty {
+		if strings.HasPrefix(d.Day, m.String()) {
+			return "仍有考勤结果等待重新计算（" + d.StaffID + " " + d.Day + " 等），请稍后再试。", nil
+		}
+	}
+	prov, err := s.st.Provisional(ctx, m.First().Time(), m.Last().Time())
+	if err != nil {
+		return "", err
+	}
+	if len(prov) > 0 {
+		return fmt.Sprintf("有 %d 个暂定结果（如 %s %s %s）：相关打卡机尚未读取完毕。请等待读取，或由管理员在命令行用 kaoqin month close --force 结账。",
+			len(prov), prov[0].StaffID, prov[0].Day, prov[0].Segment), nil
+	}
+	err = s.st.CloseMonth(ctx, m.String(), actor)
+	if errors.Is(err, store.ErrAlreadyClosed) {
+		return m.Chinese() + "已经结账。", nil
+	}
+	return "", err
+}
+
+// --- a staff member's month ---
+
+type staffData struct {
+	Staff   store.Staff
+	Month   string
+	Prev    string
+	Next    string
+	Row     *reports.Row
+	Results []reports.Result
+	Closing *reports.Closing
+}
+
+func (s *server) staffMonth(ctx context.Context, u *session, id string, m reports.Month) (*staffData, int, error) {
+	st, err := s.st.GetStaff(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, http.StatusNotFound, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if w := u.window(); w != "" && st.Window != w {
+		return nil, http.StatusForbidden, nil
+	}
+	in, err := s.monthInput(ctx, m, "", id)
+	if err != nil {
+		return nil, 0, err
+	}
+	rep := reports.BuildMonth(in)
+	d := &staffData{Staff: st, Month: m.String(), Prev: shiftMonth(m, -1), Next: shiftMonth(m, 1), Results: in.Results, Closing: in.Closing}
+	if len(rep.Rows) > 0 {
+		d.Row = &rep.Rows[0]
+	}
+	slices.SortFunc(d.Results, func(a, b reports.Result) int {
+		return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Segment, b.Segment))
+	})
+	return d, 0, nil
+}
+
+func (s *server) staffPage(w http.ResponseWriter, r *http.Request, u *session) {
+	m, err := s.monthParam(r, r.URL.Query().Get("month"))
+	if err != nil {
+		s.fail(w, r, false, http.StatusBadRequest, err.Error())
+		return
+	}
+	d, code, err := s.staffMonth(r.Context(), u, r.PathValue("id"), m)
+	switch {
+	case err != nil:
+		s.serverError(w, r, false, err)
+	case code == http.StatusForbidden:
+		s.fail(w, r, false, code, "只能查看本窗口的工作人员")
+	case code != 0:
+		s.fail(w, r, false, code, "没有这位工作人员")
+	default:
+		s.renderPage(w, http.StatusOK, "staff", &pageData{Title: d.Staff.Name + " " + m.Chinese(), U: u, Data: d})
+	}
+}
+
+// --- clocks ---
+
+// ClockStatus is one clock as the clocks page shows it.
+type ClockStatus struct {
+	Name     string    `json:"name"`
+	LastRead time.Time `json:"-"`
+	LastStr  string    `json:"last_read"`
+	Up       *bool     `json:"up"`
+	Skew     *float64  `json:"skew_seconds"`
+	LogUsed  *float64  `json:"log_used_ratio"`
+	Errors   float64   `json:"read_errors"`
+	Punches  int64     `json:"punches_stored"`
+	Stale    bool      `json:"not_read_since_window_opened"`
+}
+
+type clocksData struct {
+	Clocks  []ClockStatus
+	Unknown []store.UnknownUser
+	Error   string
+	Notice  string
+	Staff   []store.Staff
+}
+
+// clocks merges the stored reads with the ingest metrics of the daemon's registry (skew, log
+// usage, errors, up).
+func (s *server) clocks(ctx context.Context) ([]ClockStatus, error) {
+	reads, err := s.st.ClockReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := slices.Clone(s.o.Clocks)
+	for c := range reads {
+		if !slices.Contains(names, c) {
+			names = append(names, c)
+		}
+	}
+	slices.Sort(names)
+	byName := map[string]*ClockStatus{}
+	out := make([]ClockStatus, len(names))
+	for i, n := range names {
+		out[i] = ClockStatus{Name: n, LastRead: reads[n], LastStr: fmtWall(reads[n])}
+		byName[n] = &out[i]
+	}
+	now := s.now()
+	rep := reports.BuildDay(&reports.DayInput{Date: attendance.DateOf(now), At: now, Working: s.o.Rules.Working(attendance.DateOf(now)),
+		Hours: hours(s.o.Rules, attendance.DateOf(now)), Clocks: dayClocks(out)})
+	for _, c := range rep.StaleClocks {
+		byName[c.Name].Stale = true
+	}
+	if s.o.Gatherer != nil {
+		mfs, err := s.o.Gatherer.Gather()
+		if err != nil {
+			s.log.Warn("clock metrics", "err", err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				c := byName[label(m, "clock")]
+				if c == nil {
+					continue
+				}
+				switch mf.GetName() {
+				case "kaoqin_clock_up":
+					v := m.GetGauge().GetValue() == 1
+					c.Up = &v
+				case "kaoqin_clock_skew_seconds":
+					v := m.GetGauge().GetValue()
+					c.Skew = &v
+				case "kaoqin_clock_log_used_ratio":
+					v := m.GetGauge().GetValue()
+					c.LogUsed = &v
+				case "kaoqin_clock_read_errors_total":
+					c.Errors += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	for i := range out {
+		if out[i].Punches, err = s.st.CountPunches(ctx, out[i].Name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func fmtWall(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return store.WallString(t)
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func hours(r *attendance.Rules, d attendance.Date) [2]attendance.Hours {
+	season := r.Schedule.SeasonOn(d)
+	return [2]attendance.Hours{season.AM, season.PM}
+}
+
+func dayClocks(cs []ClockStatus) []reports.Clock {
+	out := make([]reports.Clock, len(cs))
+	for i, c := range cs {
+		out[i] = reports.Clock{Name: c.Name, LastRead: c.LastRead}
+	}
+	return out
+}
+
+func (s *server) clocksPage(w http.ResponseWriter, r *http.Request, u *session) {
+	s.showClocks(w, r, u, http.StatusOK, "", r.URL.Query().Get("enrolled"))
+}
+
+func (s *server) showClocks(w http.ResponseWriter, r *http.Request, u *session, code int, errMsg, notice string) {
+	if !u.can("clocks") {
+		s.fail(w, r, false, http.StatusForbidden, "无权查看打卡机")
+		return
+	}
+	cs, err := s.clocks(r.Context())
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	unk, err := s.st.UnknownUsers(r.Context())
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	staff, err := s.st.ListStaff(r.Context())
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	d := clocksData{Clocks: cs, Unknown: unk, Error: errMsg, Staff: staff}
+	if notice != "" {
+		d.Notice = "已登记：" + notice
+	}
+	s.renderPage(w, code, "clocks", &pageData{Title: "打卡机", U: u, Data: d})
+}
+
+func (s *server) enroll(w http.ResponseWriter, r *http.Request, u *session) {
+	if !u.can("clocks") {
+		s.fail(w, r, false, http.StatusForbidden, "无权登记打卡机用户")
+		return
+	}
+	e := store.Enrollment{Clock: r.PostFormValue("clock"), UserID: r.PostFormValue("clock_user_id"), StaffID: strings.TrimSpace(r.PostFormValue("staff_id"))}
+	err := s.st.Enroll(r.Context(), e, u.name())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.showClocks(w, r, u, http.StatusUnprocessableEntity, "没有工号为 "+e.StaffID+" 的工作人员", "")
+	case err != nil:
+		s.serverError(w, r, false, err)
+	default:
+		s.o.Wake()
+		http.Redirect(w, r, "/clocks?enrolled="+e.Clock+":"+e.UserID, http.StatusSeeOther)
+	}
+}
+
+// --- audit ---
+
+func (s *server) auditPage(w http.ResponseWriter, r *http.Request, u *session) {
+	if !u.can("audit") {
+		s.fail(w, r, false, http.StatusForbidden, "无权查看审计日志")
+		return
+	}
+	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if n <= 0 || n > 5000 {
+		n = 500
+	}
+	log, err := s.st.AuditLog(r.Context(), n)
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	s.renderPage(w, http.StatusOK, "audit", &pageData{Title: "审计日志", U: u, Data: log})
+}
