@@ -50,10 +50,7 @@ type Service struct {
 	ctx     context.Context
 	readers map[string]*entry
 
-	enrolMu   sync.Mutex
-	enrol     map[string]map[string]string // clock → user id → staff id
-	enrolAt   time.Time
-	enrolTTL  time.Duration
+	saver     *saver
 	saveGroup sync.WaitGroup
 }
 
@@ -78,9 +75,9 @@ func New(o Options) *Service {
 	return &Service{
 		store: o.Store, metrics: o.Metrics, log: o.Logger, loc: o.Location,
 		skewThreshold: o.SkewThreshold, inPunchWindow: o.InPunchWindow, now: o.Now, stored: o.Stored,
-		cron:     cron.New(cron.WithLocation(o.Location), cron.WithParser(cronParser{})),
-		readers:  map[string]*entry{},
-		enrolTTL: 5 * time.Second,
+		cron:    cron.New(cron.WithLocation(o.Location), cron.WithParser(cronParser{})),
+		readers: map[string]*entry{},
+		saver:   newSaver(o.Store, o.Metrics, o.Logger, o.Location, o.Now, o.Stored),
 	}
 }
 
@@ -258,10 +255,33 @@ func (s *Service) save(ctx context.Context, clock string, recs []Record, next *s
 	defer s.saveGroup.Done()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
-	users, err := s.enrolments(wctx, clock)
+	_, err := s.saver.save(wctx, clock, recs, next, skewed)
+	return err
+}
+
+// saver maps clock user ids to staff through the enrolments and stores punches, counting them in
+// the per-clock metrics; polled clocks (Service) and push clocks (Receiver) share it.
+type saver struct {
+	store   *store.Store
+	metrics *Metrics
+	log     *slog.Logger
+	loc     *time.Location
+	now     func() time.Time
+	stored  func()
+
+	enrolMu  sync.Mutex
+	enrol    map[string]map[string]string // clock → user id → staff id
+	enrolAt  time.Time
+	enrolTTL time.Duration
+}
+
+// save stores recs of clock with the cursor. Errors are *readError of kind "database" or
+// "protocol".
+func (s *saver) save(ctx context.Context, clock string, recs []Record, next *store.Cursor, skewed bool) (store.InsertResult, error) {
+	users, err := s.enrolments(ctx, clock)
 	if err != nil {
 		s.metrics.StoreErrors.Inc()
-		return &readError{"database", err}
+		return store.InsertResult{}, &readError{"database", err}
 	}
 	received := store.Wall(s.now(), s.loc)
 	ps := make([]store.Punch, len(recs))
@@ -278,13 +298,13 @@ func (s *Service) save(ctx context.Context, clock string, recs []Record, next *s
 			newest = r.Time
 		}
 	}
-	res, err := s.store.InsertPunches(wctx, ps, next)
+	res, err := s.store.InsertPunches(ctx, ps, next)
 	if err != nil {
 		if errors.Is(err, store.ErrBadPunch) {
-			return &readError{"protocol", err}
+			return res, &readError{"protocol", err}
 		}
 		s.metrics.StoreErrors.Inc()
-		return &readError{"database", err}
+		return res, &readError{"database", err}
 	}
 	m := s.metrics
 	m.PunchesStored.WithLabelValues(clock).Add(float64(res.Inserted))
@@ -301,12 +321,16 @@ func (s *Service) save(ctx context.Context, clock string, recs []Record, next *s
 	if res.Inserted > 0 {
 		s.log.Info("punches stored", "clock", clock, "new", res.Inserted, "duplicates", res.Duplicates, "unknown_users", unknown)
 	}
-	return nil
+	return res, nil
+}
+
+func newSaver(st *store.Store, m *Metrics, log *slog.Logger, loc *time.Location, now func() time.Time, stored func()) *saver {
+	return &saver{store: st, metrics: m, log: log, loc: loc, now: now, stored: stored, enrolTTL: 5 * time.Second}
 }
 
 // enrolments returns a clock's user id → staff id map, refreshed from the database every few
 // seconds so that an operator's enrolment is picked up without a restart.
-func (s *Service) enrolments(ctx context.Context, clock string) (map[string]string, error) {
+func (s *saver) enrolments(ctx context.Context, clock string) (map[string]string, error) {
 	s.enrolMu.Lock()
 	defer s.enrolMu.Unlock()
 	if s.enrol == nil || s.now().Sub(s.enrolAt) > s.enrolTTL {

@@ -90,6 +90,9 @@ type Clock struct {
 	CommKey Secret `yaml:"comm_key"`
 	// SerialNumber identifies a zk-push clock.
 	SerialNumber string `yaml:"serial_number"`
+	// PushCommKey is the comm key a zk-push clock sends as pushcommkey (0–999999), a secret;
+	// unset accepts the clock by its serial number alone.
+	PushCommKey Secret `yaml:"push_comm_key"`
 	// Read is the read schedule as a cron spec (five fields or a descriptor such as "@every 1m").
 	Read string `yaml:"read"`
 	// Realtime keeps a zk clock subscribed to realtime events between scheduled reads.

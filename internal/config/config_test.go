@@ -54,6 +54,7 @@ func TestInvalid(t *testing.T) {
 		"invalid-duration.yaml":            `invalid-duration.yaml:2: ingest.skew_threshold: "a minute" is not a duration; write it like 30s, 5m or 1h`,
 		"invalid-hours.yaml":               `invalid-hours.yaml:3: schedule.winter.am.end: working hours end (08:30) before they start (12:00)`,
 		"invalid-protocol.yaml":            `invalid-protocol.yaml:3: clocks[0].protocol: unknown protocol "hikvision"; use zk, zk-push or anviz`,
+		"invalid-push-comm-key.yaml":       `invalid-push-comm-key.yaml:5: clocks[0].push_comm_key: only zk-push clocks send a push comm key; use comm_key for protocol zk`,
 		"invalid-push-no-serial.yaml":      `invalid-push-no-serial.yaml:2: clocks[0].serial_number: a zk-push clock is recognised by its serial number; give it`,
 		"invalid-season.yaml":              `invalid-season.yaml:3: schedule.summer_to: summer ends (05-01) before it starts (10-01); summer_from must come first in the year`,
 		"invalid-serial-no-port.yaml":      `invalid-serial-no-port.yaml:2: clocks[0].serial.port: a serial clock needs its port, such as /dev/ttyUSB0`,

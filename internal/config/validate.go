@@ -241,6 +241,11 @@ func (c *Config) validateClocks(v *validator) {
 		if cl.CommKey.Set && (cl.CommKey.Value < 0 || cl.CommKey.Value > 999999) {
 			v.add(p+".comm_key", "must be a number from 0 to 999999")
 		}
+		if cl.PushCommKey.Set && cl.Protocol != "zk-push" {
+			v.add(p+".push_comm_key", "only zk-push clocks send a push comm key; use comm_key for protocol %s", cl.Protocol)
+		} else if cl.PushCommKey.Set && (cl.PushCommKey.Value < 0 || cl.PushCommKey.Value > 999999) {
+			v.add(p+".push_comm_key", "must be a number from 0 to 999999")
+		}
 		if cl.Realtime && cl.Protocol != "zk" {
 			v.add(p+".realtime", "only zk clocks can stay subscribed to realtime events")
 		}

@@ -1,0 +1,602 @@
+package ingest
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kaoqin/kaoqin/devices/zk"
+	"github.com/kaoqin/kaoqin/devices/zkpush"
+	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/store"
+)
+
+// PushOptions configure a Receiver.
+type PushOptions struct {
+	Store *store.Store
+	// Metrics are the per-clock series shared with polled clocks; PushMetrics the receiver's own.
+	Metrics     *Metrics
+	PushMetrics *PushMetrics
+	Logger      *slog.Logger
+	// Location is the deployment's zone: the clocks' wall clock, and the TimeZone they are sent.
+	Location *time.Location
+	// Now is the server's clock; time.Now by default (tests move it).
+	Now func() time.Time
+	// Stored is called after new punches were committed (the results worker's wake-up).
+	Stored func()
+	// Delay is how often a clock polls for commands (handshake Delay=); a clock not heard from for
+	// three of these is down. Default 10 s.
+	Delay time.Duration
+	// TransInterval is how often, in minutes, a clock uploads what realtime uploads missed. Default 1.
+	TransInterval int
+	// ErrorDelay is how long a clock waits after a failed request. Default 30 s.
+	ErrorDelay time.Duration
+	// MaxBody caps a request body (default 4 MiB); a larger upload is refused and the clock keeps it.
+	MaxBody int64
+	// Rate and Burst bound the requests of one clock (or, for unknown serial numbers, of one remote
+	// host): Rate per second on average, Burst at once. Defaults 10 and 50.
+	Rate  float64
+	Burst float64
+}
+
+// PushMetrics are the receiver's own series; per-clock health goes to Metrics.
+type PushMetrics struct {
+	Requests     *prometheus.CounterVec
+	BadLines     *prometheus.CounterVec
+	OtherRecords *prometheus.CounterVec
+}
+
+// NewPushMetrics creates the receiver's series and registers them on reg.
+func NewPushMetrics(reg prometheus.Registerer) *PushMetrics {
+	m := &PushMetrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_requests_total",
+			Help: "Requests to the PUSH listener by outcome: handshake, upload, other_table, photo, poll, result, ping, unknown_device, auth_failed, rate_limited, bad_request, too_large, database_error."},
+			[]string{"kind"}),
+		BadLines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_malformed_lines_total",
+			Help: "Upload lines of a push clock that could not be read (logged with their line number); the rest of the batch is stored."},
+			[]string{"clock"}),
+		OtherRecords: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_other_records_total",
+			Help: "Records of tables other than ATTLOG (OPERLOG, photos, …) a push clock sent; acknowledged, not stored."},
+			[]string{"clock", "table"}),
+	}
+	reg.MustRegister(m.Requests, m.BadLines, m.OtherRecords)
+	return m
+}
+
+// Receiver serves ZKTeco PUSH clocks: it answers their handshakes, stores their uploads exactly
+// once and answers OK only after the commit, hands out queued commands and records their results.
+// Only configured serial numbers are answered; others are recorded for kaoqin devices unknown.
+type Receiver struct {
+	o     PushOptions
+	saver *saver
+	log   *slog.Logger
+	pm    *PushMetrics
+
+	mu     sync.Mutex
+	bySN   map[string]config.Clock
+	state  map[string]*pushState // by clock name
+	limits map[string]*bucket    // by remote host, for unknown serial numbers
+	unseen map[string]time.Time  // unknown serial → last written to the database
+
+	saves sync.WaitGroup
+}
+
+type pushState struct {
+	lastContact time.Time
+	lastWrite   time.Time // last contact written to the database
+	keyHost     string    // the host that last handshook with the right comm key
+	limit       bucket
+}
+
+// NewReceiver creates a Receiver; Apply tells it the clocks.
+func NewReceiver(o PushOptions) *Receiver {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	if o.PushMetrics == nil {
+		o.PushMetrics = NewPushMetrics(prometheus.NewRegistry())
+	}
+	if o.Delay <= 0 {
+		o.Delay = 10 * time.Second
+	}
+	if o.TransInterval <= 0 {
+		o.TransInterval = 1
+	}
+	if o.ErrorDelay <= 0 {
+		o.ErrorDelay = 30 * time.Second
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 4 << 20
+	}
+	if o.Rate <= 0 {
+		o.Rate = 10
+	}
+	if o.Burst <= 0 {
+		o.Burst = 50
+	}
+	return &Receiver{o: o, log: o.Logger, pm: o.PushMetrics,
+		saver: newSaver(o.Store, o.Metrics, o.Logger, o.Location, o.Now, o.Stored),
+		bySN:  map[string]config.Clock{}, state: map[string]*pushState{}, limits: map[string]*bucket{}, unseen: map[string]time.Time{}}
+}
+
+// Apply makes the accepted clocks the zk-push clocks of clocks.
+func (r *Receiver) Apply(clocks []config.Clock) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.bySN
+	r.bySN = map[string]config.Clock{}
+	names := map[string]bool{}
+	for _, c := range clocks {
+		if c.Protocol != "zk-push" {
+			continue
+		}
+		r.bySN[c.SerialNumber] = c
+		names[c.Name] = true
+		if r.state[c.Name] == nil {
+			r.state[c.Name] = &pushState{}
+		}
+		r.o.Metrics.ReadInterval.WithLabelValues(c.Name).Set(r.o.Delay.Seconds())
+	}
+	for _, c := range old {
+		if !names[c.Name] {
+			delete(r.state, c.Name)
+			r.o.Metrics.forget(c.Name)
+			r.log.Info("push clock removed", "clock", c.Name)
+		}
+	}
+	r.updateUp()
+}
+
+// updateUp sets kaoqin_clock_up of every push clock: 1 if it called within three poll intervals
+// (r.mu held).
+func (r *Receiver) updateUp() {
+	now := r.o.Now()
+	for _, c := range r.bySN {
+		up := 0.0
+		if st := r.state[c.Name]; st != nil && !st.lastContact.IsZero() && now.Sub(st.lastContact) <= 3*r.o.Delay {
+			up = 1
+		}
+		r.o.Metrics.Up.WithLabelValues(c.Name).Set(up)
+	}
+}
+
+// Run keeps the up series current until ctx ends. After a restart it starts from the last contact
+// recorded in the database.
+func (r *Receiver) Run(ctx context.Context) {
+	if contacts, err := r.o.Store.PushContacts(ctx); err == nil {
+		r.mu.Lock()
+		for _, c := range r.bySN {
+			if pc, ok := contacts[c.Name]; ok && !pc.LastContact.IsZero() {
+				at := store.Instant(pc.LastContact, r.o.Location)
+				r.o.Metrics.LastContact.WithLabelValues(c.Name).Set(float64(at.Unix()))
+			}
+		}
+		r.mu.Unlock()
+	} else {
+		r.log.Warn("cannot read the last contact of the push clocks", "err", err)
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		r.updateUp()
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Serve serves the clocks on ln until ctx ends, then shuts down within a bound, waiting for the
+// uploads being stored.
+func (r *Receiver) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler: r,
+		// A clock sends small requests; slow or endless ones are cut off.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 90 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.Run(runCtx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("push listener: %w", err)
+	case <-ctx.Done():
+	}
+	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	err := srv.Shutdown(shut)
+	r.saves.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("push listener shutdown: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP answers one request of a clock.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch req.URL.Path {
+	case zkpush.PathCData, zkpush.PathFData, zkpush.PathGetRequest, zkpush.PathDeviceCmd, zkpush.PathPing:
+	default:
+		r.reply(w, "bad_request", http.StatusNotFound, "ERROR: not found")
+		return
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	q, err := zkpush.ParseQuery(req.URL.RawQuery)
+	if err != nil {
+		if !r.allowHost(host) {
+			r.reply(w, "rate_limited", http.StatusServiceUnavailable, "RETRY")
+			return
+		}
+		r.log.Warn("push request refused", "remote", req.RemoteAddr, "path", req.URL.Path, "err", err)
+		r.reply(w, "bad_request", http.StatusBadRequest, "ERROR: bad query")
+		return
+	}
+	now := r.o.Now()
+	r.mu.Lock()
+	c, known := r.bySN[q.SN]
+	var st *pushState
+	if known {
+		st = r.state[c.Name]
+	}
+	r.mu.Unlock()
+	if !known {
+		r.unknown(req.Context(), w, q.SN, req.RemoteAddr, host, now)
+		return
+	}
+	handshake := req.URL.Path == zkpush.PathCData && req.Method == http.MethodGet
+	r.mu.Lock()
+	allowed := st.limit.take(time.Now(), r.o.Rate, r.o.Burst)
+	authorised := r.authorised(c, st, q, host, handshake)
+	r.mu.Unlock()
+	if !allowed {
+		r.reply(w, "rate_limited", http.StatusServiceUnavailable, "RETRY")
+		return
+	}
+	if !authorised {
+		r.o.Metrics.ReadErrors.WithLabelValues(c.Name, "auth").Inc()
+		r.log.Warn("push clock refused: wrong or missing comm key", "clock", c.Name, "remote", req.RemoteAddr)
+		r.reply(w, "auth_failed", http.StatusForbidden, "UNKNOWN DEVICE")
+		return
+	}
+	r.contact(c.Name, st, now)
+	log := r.log.With("clock", c.Name)
+	switch {
+	case handshake:
+		r.handshake(w, req, c, log, now)
+	case req.URL.Path == zkpush.PathCData && req.Method == http.MethodPost:
+		r.upload(w, req, c, q, log, now)
+	case req.URL.Path == zkpush.PathFData:
+		body, ok := r.body(w, req)
+		if !ok {
+			return
+		}
+		_ = body
+		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(q.Table, "ATTPHOTO")).Inc()
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+		r.reply(w, "photo", http.StatusOK, "OK")
+	case req.URL.Path == zkpush.PathGetRequest:
+		r.poll(w, req, c, log, now)
+	case req.URL.Path == zkpush.PathDeviceCmd && req.Method == http.MethodPost:
+		r.results(w, req, c, log, now)
+	default:
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+		r.reply(w, "ping", http.StatusOK, "OK")
+	}
+}
+
+func (r *Receiver) reply(w http.ResponseWriter, kind string, status int, body string) {
+	r.pm.Requests.WithLabelValues(kind).Inc()
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(status)
+	io.WriteString(w, body+"\n")
+}
+
+// unknown records a call from an unconfigured serial number and refuses it: no OK, nothing stored.
+// The database row is written at most every ten seconds per serial number, and at most 1000
+// serial numbers are tracked in memory, so a scan of made-up numbers cannot flood the database.
+func (r *Receiver) unknown(ctx context.Context, w http.ResponseWriter, sn, remote, host string, now time.Time) {
+	if !r.allowHost(host) {
+		r.reply(w, "rate_limited", http.StatusServiceUnavailable, "RETRY")
+		return
+	}
+	r.mu.Lock()
+	last, seen := r.unseen[sn]
+	write := (!seen && len(r.unseen) < 1000) || (seen && now.Sub(last) >= 10*time.Second)
+	if write {
+		r.unseen[sn] = now
+	}
+	r.mu.Unlock()
+	if write {
+		r.log.Warn("push clock with an unknown serial number refused; add it to the config (kaoqin devices unknown lists it)", "serial", sn, "remote", remote)
+		if err := r.o.Store.RecordUnknownPush(ctx, sn, remote, store.Wall(now, r.o.Location)); err != nil {
+			r.log.Warn("cannot record unknown push clock", "serial", sn, "err", err)
+		}
+	}
+	r.reply(w, "unknown_device", http.StatusForbidden, "UNKNOWN DEVICE")
+}
+
+// allowHost rate-limits requests that name no configured clock, per remote host.
+func (r *Receiver) allowHost(host string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.limits[host]
+	if b == nil {
+		if len(r.limits) >= 10000 {
+			r.limits = map[string]*bucket{}
+		}
+		b = &bucket{}
+		r.limits[host] = b
+	}
+	return b.take(time.Now(), r.o.Rate, r.o.Burst)
+}
+
+// authorised checks the comm key of a clock that has one (r.mu held). The firmware sends
+// pushcommkey on the handshake; later requests are accepted when they carry it too, or come from
+// the host that last handshook with it. After a restart a keyed clock is refused until it
+// handshakes again, which it does after going offline: nothing is lost, only delayed.
+func (r *Receiver) authorised(c config.Clock, st *pushState, q zkpush.Query, host string, handshake bool) bool {
+	if !c.PushCommKey.Set {
+		return true
+	}
+	want := strconv.Itoa(c.PushCommKey.Value)
+	if q.HasKey {
+		ok := subtle.ConstantTimeCompare([]byte(q.CommKey), []byte(want)) == 1
+		if ok && handshake {
+			st.keyHost = host
+		}
+		return ok
+	}
+	return !handshake && st.keyHost != "" && st.keyHost == host
+}
+
+// contact counts an authorised request of a clock as contact.
+func (r *Receiver) contact(clock string, st *pushState, now time.Time) {
+	r.mu.Lock()
+	st.lastContact = now
+	r.mu.Unlock()
+	r.o.Metrics.LastContact.WithLabelValues(clock).Set(float64(now.Unix()))
+	r.o.Metrics.Up.WithLabelValues(clock).Set(1)
+}
+
+// success records a successful contact: the success series, and in the database the contact and
+// the read (R19), written at most every 30 s per clock unless a stamp moves.
+func (r *Receiver) success(ctx context.Context, clock, remote string, now time.Time, stamp int64, force bool) {
+	r.o.Metrics.LastSuccess.WithLabelValues(clock).Set(float64(now.Unix()))
+	r.mu.Lock()
+	st := r.state[clock]
+	write := force || st == nil || now.Sub(st.lastWrite) >= 30*time.Second
+	if write && st != nil {
+		st.lastWrite = now
+	}
+	r.mu.Unlock()
+	if !write {
+		return
+	}
+	wall := store.Wall(now, r.o.Location)
+	if err := r.o.Store.RecordPushContact(ctx, clock, remote, wall, stamp); err != nil {
+		r.log.Warn("cannot record the contact of a push clock", "clock", clock, "err", err)
+	}
+	if err := r.o.Store.TouchClockRead(ctx, clock, wall); err != nil {
+		r.log.Warn("cannot record the read of a push clock", "clock", clock, "err", err)
+	}
+}
+
+// handshake answers options=all. The clock sets its own time from the reply's Date header and
+// TimeZone whenever they differ from its clock by more than 10 s, so both must be exact: Date is
+// the instant in GMT as HTTP requires, never the local wall clock written as GMT, and TimeZone is
+// the deployment zone's UTC offset at this instant (8 for Asia/Shanghai). The clock shows
+// Date + TimeZone, which is the deployment's local time.
+func (r *Receiver) handshake(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+	stamp, err := r.o.Store.PushStamp(req.Context(), c.Name)
+	if err != nil {
+		// Without the stamp the clock would be told to send everything again; let it retry instead.
+		log.Warn("push handshake: cannot read the stamp", "err", err)
+		r.o.Metrics.ReadErrors.WithLabelValues(c.Name, "database").Inc()
+		r.reply(w, "database_error", http.StatusServiceUnavailable, "RETRY")
+		return
+	}
+	// The clock resends everything newer than ATTLOGStamp. One second less makes it resend the
+	// records of the last stored second too, so that a record of that second in a later batch is
+	// not skipped; those already stored are de-duplicated.
+	if stamp > 0 {
+		stamp--
+	}
+	_, offset := now.In(r.o.Location).Zone()
+	o := zkpush.Options{ATTLOGStamp: uint32(stamp), ErrorDelay: int(r.o.ErrorDelay / time.Second), Delay: int(r.o.Delay / time.Second),
+		TransTimes: "00:00;14:05", TransInterval: r.o.TransInterval, TransFlag: "TransData AttLog\tOpLog", Realtime: true,
+		TimeZone: offset, ServerVer: "kaoqin"}
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, true)
+	log.Info("push clock handshake", "remote", req.RemoteAddr, "attlog_stamp", o.ATTLOGStamp, "timezone", zkpush.FormatTimeZone(offset))
+	r.reply(w, "handshake", http.StatusOK, string(zkpush.AppendOptions(nil, c.SerialNumber, o)))
+}
+
+func (r *Receiver) body(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.o.MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			r.reply(w, "too_large", http.StatusRequestEntityTooLarge, "ERROR: body too large")
+		} else {
+			r.reply(w, "bad_request", http.StatusBadRequest, "ERROR: cannot read body")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// maxLoggedLines bounds the malformed lines logged per upload; all of them are counted.
+const maxLoggedLines = 10
+
+// upload stores an ATTLOG batch and answers OK only after the commit; other tables are counted.
+func (r *Receiver) upload(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
+	body, ok := r.body(w, req)
+	if !ok {
+		return
+	}
+	if q.Table != "ATTLOG" {
+		n := zkpush.CountLines(body)
+		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(q.Table, "other")).Add(float64(n))
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+		r.reply(w, "other_table", http.StatusOK, "OK: "+strconv.Itoa(n))
+		return
+	}
+	recs, bad := zkpush.ParseATTLOG(body)
+	if len(bad) > 0 {
+		r.o.PushMetrics.BadLines.WithLabelValues(c.Name).Add(float64(len(bad)))
+		for i, b := range bad {
+			if i == maxLoggedLines {
+				log.Warn("push upload: more malformed lines", "more", len(bad)-i)
+				break
+			}
+			log.Warn("push upload: malformed line skipped", "line", b.Line, "err", b.Err, "text", b.Text)
+		}
+	}
+	stamp := int64(0)
+	limit := store.Wall(now, r.o.Location).Add(24 * time.Hour)
+	rs := make([]Record, len(recs))
+	for i, p := range recs {
+		rs[i] = Record{UserID: p.UserID, Time: p.Time, Verify: p.Verify, State: p.Status}
+		// A record dated far ahead (a clock whose time was wrong) must not move the stamp past
+		// records still to come.
+		if s := int64(zk.EncodeTime(p.Time)); s > stamp && p.Time.Before(limit) {
+			stamp = s
+		}
+	}
+	if len(rs) > 0 {
+		r.saves.Add(1)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 60*time.Second)
+		_, err := r.saver.save(wctx, c.Name, rs, nil, false)
+		cancel()
+		r.saves.Done()
+		if err != nil {
+			var re *readError
+			kind := "database"
+			if errors.As(err, &re) {
+				kind = re.kind
+			}
+			r.o.Metrics.ReadErrors.WithLabelValues(c.Name, kind).Inc()
+			log.Error("push upload not stored; the clock keeps it and sends it again", "records", len(rs), "err", err)
+			r.reply(w, "database_error", http.StatusServiceUnavailable, "ERROR: not stored")
+			return
+		}
+	}
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, stamp, len(rs) > 0)
+	r.reply(w, "upload", http.StatusOK, "OK: "+strconv.Itoa(len(recs)+len(bad)))
+}
+
+// tableLabel keeps the table label to the names clocks send.
+func tableLabel(t, def string) string {
+	switch t {
+	case "OPERLOG", "ATTPHOTO", "USERINFO", "FINGERTMP", "BIODATA", "USERPIC", "ERRORLOG":
+		return t
+	}
+	return def
+}
+
+// maxCommands bounds the commands handed out per poll.
+const maxCommands = 10
+
+// poll hands out the clock's queued commands, or OK.
+func (r *Receiver) poll(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+	has, err := r.o.Store.HasPushCommands(req.Context(), c.Name)
+	if err != nil {
+		log.Warn("push poll: cannot read the command queue", "err", err)
+	}
+	if !has {
+		r.reply(w, "poll", http.StatusOK, "OK")
+		return
+	}
+	cmds, err := r.o.Store.TakePushCommands(req.Context(), c.Name, maxCommands, store.Wall(now, r.o.Location))
+	if err != nil || len(cmds) == 0 {
+		if err != nil {
+			log.Warn("push poll: cannot take the queued commands", "err", err)
+		}
+		r.reply(w, "poll", http.StatusOK, "OK")
+		return
+	}
+	out := make([]zkpush.Command, len(cmds))
+	for i, cmd := range cmds {
+		out[i] = zkpush.Command{ID: cmd.ID, Cmd: cmd.Command}
+		log.Info("push command sent", "id", cmd.ID, "command", cmd.Command)
+	}
+	r.reply(w, "poll", http.StatusOK, string(zkpush.AppendCommands(nil, out)))
+}
+
+// results records the results of the clock's commands.
+func (r *Receiver) results(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+	body, ok := r.body(w, req)
+	if !ok {
+		return
+	}
+	rs, err := zkpush.ParseResults(body)
+	if err != nil {
+		log.Warn("push command result: malformed", "err", err)
+	}
+	wall := store.Wall(now, r.o.Location)
+	for _, res := range rs {
+		err := r.o.Store.RecordPushResult(req.Context(), c.Name, res.ID, int64(res.Return), res.Data, wall)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			log.Warn("push command result for a command this clock was not sent", "id", res.ID)
+		case err != nil:
+			log.Warn("push command result not recorded", "id", res.ID, "err", err)
+			r.reply(w, "database_error", http.StatusServiceUnavailable, "ERROR: not recorded")
+			return
+		default:
+			log.Info("push command done", "id", res.ID, "return", res.Return, "command", res.Cmd)
+		}
+	}
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+	r.reply(w, "result", http.StatusOK, "OK")
+}
+
+// bucket is a token bucket: rate tokens a second up to burst.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func (b *bucket) take(now time.Time, rate, burst float64) bool {
+	if b.at.IsZero() {
+		b.tokens = burst
+	} else if d := now.Sub(b.at).Seconds(); d > 0 {
+		b.tokens = min(burst, b.tokens+d*rate)
+	}
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

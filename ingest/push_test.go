@@ -1,0 +1,542 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kaoqin/kaoqin/devices/zkpush"
+	"github.com/kaoqin/kaoqin/devices/zkpush/pushemu"
+	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/store"
+	"github.com/kaoqin/kaoqin/internal/store/storetest"
+)
+
+type pushFixture struct {
+	st  *store.Store
+	r   *Receiver
+	m   *Metrics
+	pm  *PushMetrics
+	srv *httptest.Server
+}
+
+var fastRetries = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+
+// newPushFixture serves a Receiver for clocks on loopback; wrap, if not nil, sits in front of it.
+func newPushFixture(t testing.TB, st *store.Store, o PushOptions, wrap func(http.Handler) http.Handler, clocks ...config.Clock) *pushFixture {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	o.Store, o.Metrics, o.PushMetrics = st, NewMetrics(reg), NewPushMetrics(reg)
+	if o.Location == nil {
+		o.Location = loc
+	}
+	if o.Logger == nil {
+		if tt, ok := t.(*testing.T); ok {
+			o.Logger = testLogger(tt)
+		}
+	}
+	r := NewReceiver(o)
+	for i := range clocks {
+		clocks[i].Protocol = "zk-push"
+	}
+	if err := st.SyncClocks(context.Background(), storeClocksOf(clocks)); err != nil {
+		t.Fatal(err)
+	}
+	r.Apply(clocks)
+	var h http.Handler = r
+	if wrap != nil {
+		h = wrap(r)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &pushFixture{st: st, r: r, m: o.Metrics, pm: o.PushMetrics, srv: srv}
+}
+
+func storeClocksOf(cs []config.Clock) []store.Clock {
+	out := make([]store.Clock, len(cs))
+	for i, c := range cs {
+		out[i] = store.Clock{Name: c.Name, Protocol: c.Protocol, SerialNumber: c.SerialNumber}
+	}
+	return out
+}
+
+func (f *pushFixture) clock(sn string, cfg pushemu.Config) *pushemu.Clock {
+	cfg.Server, cfg.SN = f.srv.URL, sn
+	if cfg.RetryDelays == nil {
+		cfg.RetryDelays = fastRetries
+	}
+	if cfg.Location == nil {
+		cfg.Location = loc
+	}
+	return pushemu.New(cfg)
+}
+
+func punchesOf(n int, day string, user func(i int) string) []zkpush.Record {
+	out := make([]zkpush.Record, n)
+	for i := range out {
+		out[i] = zkpush.Record{UserID: user(i), Time: wall(day + " 08:00:00").Add(time.Duration(i) * time.Second), Verify: 1}
+	}
+	return out
+}
+
+func recordStrings(recs []zkpush.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.UserID + "@" + store.WallString(r.Time)
+	}
+	return want(out)
+}
+
+// The clock sets its time from the handshake's Date header and TimeZone: afterwards it shows the
+// server's local time, in zones east and west of Greenwich, with half hours and with summer time,
+// whatever zone the daemon process runs in.
+func TestPushHandshakeSetsClockToServerLocalTime(t *testing.T) {
+	st := storetest.SQLite(t)
+	for _, zone := range []string{"Asia/Shanghai", "Asia/Kolkata", "America/New_York", "UTC"} {
+		t.Run(zone, func(t *testing.T) {
+			zl, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The server's clock: a summer morning in zone, moving with real time.
+			base, start := time.Date(2026, 7, 6, 9, 0, 0, 0, zl), time.Now()
+			now := func() time.Time { return base.Add(time.Since(start)) }
+			f := newPushFixture(t, st, PushOptions{Location: zl, Now: now}, nil, config.Clock{Name: "c", SerialNumber: "SN1"})
+			// The clock believes it is three and a half hours off, and keeps UTC+8 wall time.
+			emu := f.clock("SN1", pushemu.Config{Location: loc, ClockError: -210 * time.Minute, Now: now})
+			if err := emu.Handshake(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got, wantT := emu.Time(), store.Wall(now(), zl)
+			if d := got.Sub(wantT); d < -2*time.Second || d > 2*time.Second {
+				t.Errorf("clock after handshake: got %s, want the server's local time %s", store.WallString(got), store.WallString(wantT))
+			}
+			if emu.TimeSets() != 1 {
+				t.Errorf("time sets: got %d, want 1", emu.TimeSets())
+			}
+			// A second handshake finds it right and leaves it alone.
+			if err := emu.Handshake(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if emu.TimeSets() != 1 {
+				t.Errorf("time sets after a second handshake: got %d, want 1", emu.TimeSets())
+			}
+		})
+	}
+}
+
+// The Date header is GMT as HTTP requires and TimeZone the zone's offset in hours.
+func TestPushHandshakeReply(t *testing.T) {
+	st := storetest.SQLite(t)
+	now := func() time.Time { return time.Date(2026, 7, 6, 9, 0, 0, 0, loc) }
+	f := newPushFixture(t, st, PushOptions{Now: now, Delay: 7 * time.Second}, nil, config.Clock{Name: "c", SerialNumber: "SN1"})
+	resp, err := http.Get(f.srv.URL + "/iclock/cdata?SN=SN1&options=all&pushver=2.4.1&language=83")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got, want := resp.Header.Get("Date"), "Mon, 06 Jul 2026 01:00:00 GMT"; got != want {
+		t.Errorf("Date: got %q, want %q", got, want)
+	}
+	for _, line := range []string{"GET OPTION FROM: SN1", "ATTLOGStamp=0", "Delay=7", "TransInterval=1", "Realtime=1", "Encrypt=0", "TimeZone=8"} {
+		if !strings.Contains(string(body), line+"\n") {
+			t.Errorf("reply lacks %q:\n%s", line, body)
+		}
+	}
+	if got := testutil.ToFloat64(f.m.ReadInterval.WithLabelValues("c")); got != 7 {
+		t.Errorf("read interval: got %v, want 7", got)
+	}
+}
+
+// lossy drops the OK of the first n uploads after they were stored, as a network failure would.
+func lossy(n int) func(http.Handler) http.Handler {
+	var mu sync.Mutex
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method != http.MethodPost || !strings.Contains(req.URL.RawQuery, "table=ATTLOG") {
+				next.ServeHTTP(w, req)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, req)
+			mu.Lock()
+			drop := n > 0 && rec.Code == http.StatusOK
+			if drop {
+				n--
+			}
+			mu.Unlock()
+			if drop {
+				http.Error(w, "bad gateway", http.StatusBadGateway)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	}
+}
+
+// Uploads whose OK is lost are sent again (three retries, then offline and again after the next
+// handshake); every punch is stored exactly once.
+func TestPushLostOKStoresNothingTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var stores atomic.Int64
+		f := newPushFixture(t, st, PushOptions{Stored: func() { stores.Add(1) }}, lossy(5), config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		emu := f.clock("SN1", pushemu.Config{BatchSize: 40})
+		recs := punchesOf(150, "2026-07-06", func(i int) string { return fmt.Sprint(100 + i%7) })
+		emu.Add(recs...)
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The first batch loses its OK four times: the clock goes offline with nothing acknowledged.
+		if _, err := emu.Upload(ctx); !errors.Is(err, pushemu.ErrOffline) {
+			t.Fatalf("upload with lost OKs: got %v, want ErrOffline", err)
+		}
+		if emu.Pending() != 150 {
+			t.Errorf("pending after going offline: got %d, want 150 (stamp kept)", emu.Pending())
+		}
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := emu.Upload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, w := stored(t, st, "lobby"), recordStrings(recs); !equal(got, w) {
+			t.Errorf("stored %d punches, want %d", len(got), len(w))
+		}
+		if d := testutil.ToFloat64(f.m.Duplicates.WithLabelValues("lobby")); d < 40 {
+			t.Errorf("duplicates skipped: got %v, want at least 40 (the batch sent again)", d)
+		}
+		if n := testutil.ToFloat64(f.m.PunchesStored.WithLabelValues("lobby")); n != 150 {
+			t.Errorf("punches stored metric: got %v, want 150", n)
+		}
+		// A later handshake hands out the stamp: nothing (or only the last second) is sent again.
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := emu.Pending(); p > 1 {
+			t.Errorf("pending after a handshake with the stored stamp: got %d, want at most 1", p)
+		}
+		if _, err := emu.Upload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored(t, st, "lobby"); len(got) != 150 {
+			t.Errorf("after resend: got %d punches, want 150", len(got))
+		}
+		if stores.Load() == 0 {
+			t.Error("the results worker was never woken")
+		}
+		reads, err := st.ClockReads(ctx)
+		if err != nil || reads["lobby"].IsZero() {
+			t.Errorf("R19 read of the push clock: got %v %v, want recorded", reads, err)
+		}
+		if testutil.ToFloat64(f.m.Up.WithLabelValues("lobby")) != 1 || testutil.ToFloat64(f.m.LastSuccess.WithLabelValues("lobby")) == 0 {
+			t.Error("up and last success of the push clock: want set")
+		}
+	})
+}
+
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// A serial number that is not configured gets no OK and stores nothing; it is listed for the
+// operator.
+func TestPushUnknownSerialStoresNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		emu := f.clock("STRANGER", pushemu.Config{})
+		if err := emu.Handshake(context.Background()); !errors.Is(err, zkpush.ErrRefused) {
+			t.Errorf("handshake: got %v, want ErrRefused", err)
+		}
+		code, body := post(t, f.srv.URL+"/iclock/cdata?SN=STRANGER&table=ATTLOG&Stamp=0", "1\t2026-07-06 08:00:00\t0\t1\t0\t0\t0\n")
+		if code == http.StatusOK || strings.Contains(body, "OK") {
+			t.Errorf("upload: got %d %q, want no OK", code, body)
+		}
+		if n, _ := st.CountPunches(context.Background(), ""); n != 0 {
+			t.Errorf("punches: got %d, want 0", n)
+		}
+		u, err := st.UnknownPushClocks(context.Background())
+		if err != nil || len(u) != 1 || u[0].Serial != "STRANGER" || u[0].RemoteAddr == "" {
+			t.Errorf("unknown push clocks: got %+v %v, want STRANGER", u, err)
+		}
+	})
+}
+
+// A malformed line is counted and skipped; the rest of the batch is stored. Other tables and
+// photos are acknowledged and counted, not stored.
+func TestPushMalformedLinesAndOtherTables(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+	body := "20156107\t2020-02-22 23:10:05\t255\t1\t\t0\t0\t2\n" +
+		"broken line\n" +
+		"1452\t2015-07-30 15:16:28\t0\t1\t0\t0\t0\n" +
+		"9\t2026-13-01 00:00:00\t0\t1\n"
+	code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=0", body)
+	if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 4" {
+		t.Errorf("upload: got %d %q, want OK: 4", code, reply)
+	}
+	if got := stored(t, st, "lobby"); fmt.Sprint(got) != "[1452@2015-07-30 15:16:28 20156107@2020-02-22 23:10:05]" {
+		t.Errorf("stored: got %v", got)
+	}
+	if n := testutil.ToFloat64(f.pm.BadLines.WithLabelValues("lobby")); n != 2 {
+		t.Errorf("malformed lines: got %v, want 2", n)
+	}
+	code, reply = post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=OPERLOG&OpStamp=0", "OPLOG 4\t0\t2026-07-06 08:00:00\t0\t0\t0\t0\nOPLOG 5\t0\t2026-07-06 08:00:01\t0\t0\t0\t0\n")
+	if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 2" {
+		t.Errorf("OPERLOG: got %d %q, want OK: 2", code, reply)
+	}
+	code, reply = post(t, f.srv.URL+"/iclock/fdata?SN=SN1&table=ATTPHOTO&Stamp=0", "PIN=1\nSN=SN1\nsize=3\nCMD=uploadphoto\n\x00\x01\x02")
+	if code != http.StatusOK || !strings.Contains(reply, "OK") {
+		t.Errorf("photo: got %d %q, want OK", code, reply)
+	}
+	if n := testutil.ToFloat64(f.pm.OtherRecords.WithLabelValues("lobby", "OPERLOG")); n != 2 {
+		t.Errorf("OPERLOG records: got %v, want 2", n)
+	}
+	if n := testutil.ToFloat64(f.pm.OtherRecords.WithLabelValues("lobby", "ATTPHOTO")); n != 1 {
+		t.Errorf("photos: got %v, want 1", n)
+	}
+	if n, _ := st.CountPunches(context.Background(), ""); n != 2 {
+		t.Errorf("punches: got %d, want 2", n)
+	}
+}
+
+// Bodies are capped, floods rate-limited, and neither is acknowledged.
+func TestPushLimits(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newPushFixture(t, st, PushOptions{MaxBody: 1000, Rate: 0.001, Burst: 5}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+	big := strings.Repeat("1\t2026-07-06 08:00:00\t0\t1\t0\t0\t0\n", 100)
+	code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=0", big)
+	if code != http.StatusRequestEntityTooLarge || strings.Contains(reply, "OK") {
+		t.Errorf("large body: got %d %q, want 413 without OK", code, reply)
+	}
+	limited := 0
+	for i := 0; i < 10; i++ {
+		code, reply = post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=0", "1\t2026-07-06 08:00:00\t0\t1\t0\t0\t0\n")
+		if code == http.StatusServiceUnavailable && !strings.Contains(reply, "OK") {
+			limited++
+		}
+	}
+	if limited < 5 {
+		t.Errorf("rate limited: got %d of 10 requests, want at least 5", limited)
+	}
+	if n, _ := st.CountPunches(context.Background(), ""); n != 1 {
+		t.Errorf("punches: got %d, want 1", n)
+	}
+	for _, q := range []string{"/iclock/cdata?table=ATTLOG", "/iclock/cdata?SN=a%00b", "/other?SN=SN1"} {
+		resp, err := http.Get(f.srv.URL + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK || bytes.Contains(b, []byte("OK")) {
+			t.Errorf("%s: got %d %q, want an error", q, resp.StatusCode, b)
+		}
+	}
+}
+
+// A clock with a comm key is refused without it, accepted with it, and its later requests from the
+// same host are accepted.
+func TestPushCommKey(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1", PushCommKey: config.Secret{Value: 4321, Set: true}})
+	ctx := context.Background()
+	for _, key := range []string{"", "1234"} {
+		emu := f.clock("SN1", pushemu.Config{CommKey: key})
+		if err := emu.Handshake(ctx); !errors.Is(err, zkpush.ErrRefused) {
+			t.Errorf("key %q: got %v, want ErrRefused", key, err)
+		}
+	}
+	code, _ := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=0", "1\t2026-07-06 08:00:00\n")
+	if code == http.StatusOK {
+		t.Errorf("upload before a keyed handshake: got 200, want refused")
+	}
+	emu := f.clock("SN1", pushemu.Config{CommKey: "4321"})
+	emu.Add(punchesOf(3, "2026-07-06", func(int) string { return "1" })...)
+	if err := emu.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := emu.Upload(ctx); err != nil || n != 3 {
+		t.Fatalf("upload after the keyed handshake: got %d %v, want 3", n, err)
+	}
+	if got := testutil.ToFloat64(f.m.ReadErrors.WithLabelValues("lobby", "auth")); got != 3 {
+		t.Errorf("auth errors: got %v, want 3", got)
+	}
+}
+
+// Commands are queued in the database, handed out once on a poll, and their results recorded; a
+// back-fill makes the clock upload a date range again, de-duplicated.
+func TestPushCommandsAndBackfill(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		emu := f.clock("SN1", pushemu.Config{})
+		old := punchesOf(20, "2026-07-01", func(i int) string { return fmt.Sprint(i % 3) })
+		emu.Add(old...)
+		emu.Add(punchesOf(5, "2026-07-06", func(i int) string { return "9" })...)
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := emu.Upload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		id, err := st.QueuePushCommand(ctx, "lobby", "INFO", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bf, _ := st.QueuePushCommand(ctx, "lobby", zkpush.QueryATTLOG(wall("2026-07-01 00:00:00"), wall("2026-07-01 23:59:59")), "test")
+		cmds, err := emu.Poll(ctx)
+		if err != nil || len(cmds) != 2 || cmds[0].ID != id || cmds[0].Cmd != "INFO" {
+			t.Fatalf("poll: got %v %v, want INFO and the back-fill", cmds, err)
+		}
+		if again, _ := emu.Poll(ctx); len(again) != 0 {
+			t.Errorf("second poll: got %v, want nothing", again)
+		}
+		list, err := st.PushCommands(ctx, "lobby", 10)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("commands: got %v %v", list, err)
+		}
+		for _, c := range list {
+			if _, done := c.Done(); !done {
+				t.Errorf("command %v: not done", c)
+			}
+			switch c.ID {
+			case id:
+				if !strings.Contains(c.Result, "SerialNumber=SN1") {
+					t.Errorf("INFO result: got %q", c.Result)
+				}
+			case bf:
+				if c.ReturnCode != 20 {
+					t.Errorf("back-fill return: got %d, want 20 records", c.ReturnCode)
+				}
+			}
+		}
+		if got := stored(t, st, "lobby"); len(got) != 25 {
+			t.Errorf("after back-fill: got %d punches, want 25", len(got))
+		}
+		if d := testutil.ToFloat64(f.m.Duplicates.WithLabelValues("lobby")); d != 20 {
+			t.Errorf("duplicates: got %v, want 20 (the back-filled day)", d)
+		}
+	})
+}
+
+// A clock not heard from for three poll intervals is down.
+func TestPushUpFollowsContact(t *testing.T) {
+	st := storetest.SQLite(t)
+	var mu sync.Mutex
+	at := time.Date(2026, 7, 6, 9, 0, 0, 0, loc)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	f := newPushFixture(t, st, PushOptions{Now: now, Delay: 10 * time.Second}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+	up := func() float64 { f.r.mu.Lock(); f.r.updateUp(); f.r.mu.Unlock(); return testutil.ToFloat64(f.m.Up.WithLabelValues("lobby")) }
+	if up() != 0 {
+		t.Error("before any contact: got up")
+	}
+	if _, err := f.clock("SN1", pushemu.Config{}).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	at = at.Add(29 * time.Second)
+	mu.Unlock()
+	if up() != 1 {
+		t.Error("29 s after a poll: got down, want up")
+	}
+	mu.Lock()
+	at = at.Add(2 * time.Second)
+	mu.Unlock()
+	if up() != 0 {
+		t.Error("31 s after a poll (Delay 10 s): got up, want down")
+	}
+}
+
+func TestPushMetricsLint(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewPushMetrics(reg)
+	m.Requests.WithLabelValues("upload").Inc()
+	m.BadLines.WithLabelValues("a").Inc()
+	m.OtherRecords.WithLabelValues("a", "OPERLOG").Inc()
+	for _, c := range []prometheus.Collector{m.Requests, m.BadLines, m.OtherRecords} {
+		problems, err := testutil.CollectAndLint(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("metric %s: %s", p.Metric, p.Text)
+		}
+	}
+}
+
+// The database stops while a clock uploads: no OK is given, the clock keeps its records and goes
+// offline; after the database is back the clock handshakes again and everything is stored once.
+func TestPushDatabaseOutageLosesNothing(t *testing.T) {
+	db := newPrivateMariaDB(t)
+	st := storetest.Open(t, storetest.Backend{Name: "mysql", Driver: "mysql", DSN: db.dsn()})
+	ctx := context.Background()
+	f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+	emu := f.clock("SN1", pushemu.Config{BatchSize: 50})
+	first := punchesOf(120, "2026-07-06", func(i int) string { return fmt.Sprint(i % 9) })
+	emu.Add(first...)
+	if err := emu.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.Upload(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	db.stop(t)
+	more := punchesOf(80, "2026-07-07", func(i int) string { return fmt.Sprint(i % 9) })
+	emu.Add(more...)
+	if _, err := emu.Upload(ctx); !errors.Is(err, pushemu.ErrOffline) {
+		t.Fatalf("upload with the database down: got %v, want ErrOffline", err)
+	}
+	if emu.Pending() != 80 {
+		t.Errorf("pending with the database down: got %d, want 80", emu.Pending())
+	}
+	if err := emu.Handshake(ctx); err == nil {
+		t.Error("handshake with the database down: got nil, want RETRY")
+	}
+	if testutil.ToFloat64(f.m.StoreErrors) == 0 || testutil.ToFloat64(f.m.ReadErrors.WithLabelValues("lobby", "database")) == 0 {
+		t.Error("store errors with the database down: want counted")
+	}
+
+	db.start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := emu.Handshake(ctx)
+		if err == nil {
+			if _, err = emu.Upload(ctx); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the database restarted: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got, w := stored(t, st, "lobby"), recordStrings(append(first, more...)); !equal(got, w) {
+		t.Errorf("stored %d punches, want %d", len(got), len(w))
+	}
+}

@@ -1,0 +1,7 @@
+CREATE TABLE push_unknown (
+  serial VARCHAR(64) NOT NULL PRIMARY KEY,
+  first_seen VARCHAR(19) NOT NULL,
+  last_seen VARCHAR(19) NOT NULL,
+  remote_addr VARCHAR(100) NOT NULL,
+  requests BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,6 @@
+CREATE TABLE push_clocks (
+  clock VARCHAR(100) NOT NULL PRIMARY KEY,
+  attlog_stamp BIGINT NOT NULL DEFAULT 0,
+  last_contact VARCHAR(19) NOT NULL DEFAULT '',
+  remote_addr VARCHAR(100) NOT NULL DEFAULT ''
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// UnknownPush is a serial number that called the PUSH listener but matches no configured clock.
+type UnknownPush struct {
+	Serial     string
+	FirstSeen  time.Time // wall clock
+	LastSeen   time.Time
+	RemoteAddr string
+	Requests   int64
+}
+
+// RecordUnknownPush counts a request from an unconfigured serial number at wall-clock time at.
+func (s *Store) RecordUnknownPush(ctx context.Context, serial, remote string, at time.Time) error {
+	w := WallString(at)
+	q := "INSERT INTO push_unknown (serial, first_seen, last_seen, remote_addr, requests) VALUES (?,?,?,?,1)"
+	if s.dialect == "mysql" {
+		q += " ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen), remote_addr = VALUES(remote_addr), requests = requests + 1"
+	} else {
+		q += " ON CONFLICT (serial) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr, requests = requests + 1"
+	}
+	if _, err := s.w.ExecContext(ctx, s.rebind(q), serial, w, w, truncate(remote, 100)); err != nil {
+		return fmt.Errorf("store: record unknown push clock %s: %w", serial, err)
+	}
+	return nil
+}
+
+// UnknownPushClocks lists the unconfigured serial numbers that called, by serial number, leaving
+// out those configured since (configured clocks are in the clocks table).
+func (s *Store) UnknownPushClocks(ctx context.Context) ([]UnknownPush, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT u.serial, u.first_seen, u.last_seen, u.remote_addr, u.requests FROM push_unknown u
+		WHERE NOT EXISTS (SELECT 1 FROM clocks c WHERE c.serial_number = u.serial) ORDER BY u.serial`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unknown push clocks: %w", err)
+	}
+	defer rows.Close()
+	var out []UnknownPush
+	for rows.Next() {
+		var u UnknownPush
+		var first, last wallTime
+		if err := rows.Scan(&u.Serial, &first, &last, &u.RemoteAddr, &u.Requests); err != nil {
+			return nil, err
+		}
+		u.FirstSeen, u.LastSeen = first.T, last.T
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// PushStamp returns the stamp (ZKTeco packed time) up to which a push clock's uploads are stored,
+// 0 before the first.
+func (s *Store) PushStamp(ctx context.Context, clock string) (int64, error) {
+	var n int64
+	err := s.r.GetContext(ctx, &n, s.rebind("SELECT attlog_stamp FROM push_clocks WHERE clock = ?"), clock)
+	if err != nil {
+		if err = notFound(err); err == ErrNotFound {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("store: push stamp of %s: %w", clock, err)
+	}
+	return n, nil
+}
+
+// RecordPushContact records a push clock's contact at wall-clock time at from remote and, if stamp
+// is above the stored one, moves its stamp there. Call it with a stamp only after the punches up
+// to it are committed: the stamp never runs ahead of what is stored, and never moves back.
+func (s *Store) RecordPushContact(ctx context.Context, clock, remote string, at time.Time, stamp int64) error {
+	q := "INSERT INTO push_clocks (clock, attlog_stamp, last_contact, remote_addr) VALUES (?,?,?,?)"
+	if s.dialect == "mysql" {
+		q += " ON DUPLICATE KEY UPDATE attlog_stamp = GREATEST(attlog_stamp, VALUES(attlog_stamp)), last_contact = VALUES(last_contact), remote_addr = VALUES(remote_addr)"
+	} else {
+		q += " ON CONFLICT (clock) DO UPDATE SET attlog_stamp = MAX(attlog_stamp, excluded.attlog_stamp), last_contact = excluded.last_contact, remote_addr = excluded.remote_addr"
+	}
+	if _, err := s.w.ExecContext(ctx, s.rebind(q), clock, stamp, WallString(at), truncate(remote, 100)); err != nil {
+		return fmt.Errorf("store: record contact of %s: %w", clock, err)
+	}
+	return nil
+}
+
+// PushContacts returns every push clock's last contact (wall clock) and remote address.
+func (s *Store) PushContacts(ctx context.Context) (map[string]PushContact, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT clock, last_contact, remote_addr, attlog_stamp FROM push_clocks")
+	if err != nil {
+		return nil, fmt.Errorf("store: push contacts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]PushContact{}
+	for rows.Next() {
+		var c PushContact
+		var at wallTime
+		if err := rows.Scan(&c.Clock, &at, &c.RemoteAddr, &c.Stamp); err != nil {
+			return nil, err
+		}
+		c.LastContact = at.T
+		out[c.Clock] = c
+	}
+	return out, rows.Err()
+}
+
+// PushContact is a push clock's last contact.
+type PushContact struct {
+	Clock       string
+	LastContact time.Time // wall clock, zero if never
+	RemoteAddr  string
+	Stamp       int64
+}
+
+// PushCommand is a command queued for a push clock, and its result once the clock sent it back.
+type PushCommand struct {
+	ID         int64    `db:"id"`
+	Clock      string   `db:"clock"`
+	Command    string   `db:"command"`
+	QueuedAt   wallTime `db:"queued_at"`
+	QueuedBy   string   `db:"queued_by"`
+	SentAt     wallTime `db:"sent_at"`
+	DoneAt     wallTime `db:"done_at"`
+	ReturnCode int64    `db:"return_code"`
+	Result     string   `db:"result"`
+}
+
+// Sent and Done tell the command's progress; the times are wall clock.
+func (c PushCommand) Sent() (time.Time, bool) { return c.SentAt.T, c.SentAt.Valid }
+func (c PushCommand) Done() (time.Time, bool) { return c.DoneAt.T, c.DoneAt.Valid }
+func (c PushCommand) Queued() time.Time       { return c.QueuedAt.T }
+func (c PushCommand) String() string          { return fmt.Sprintf("%d %s %q", c.ID, c.Clock, c.Command) }
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// QueuePushCommand queues a command for a push clock and returns its id; the clock gets it at its
+// next poll. The operator's action is audited.
+func (s *Store) QueuePushCommand(ctx context.Context, clock, command, actor string) (int64, error) {
+	if command == "" || len(command) > 1000 {
+		return 0, fmt.Errorf("store: a push command is 1 to 1000 bytes")
+	}
+	var id int64
+	now := s.nowWall()
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, s.rebind("INSERT INTO push_commands (clock, command, queued_at, queued_by, result) VALUES (?,?,?,?,'')"),
+			clock, command, now, truncate(actor, 100))
+		if err != nil {
+			return fmt.Errorf("store: queue command for %s: %w", clock, err)
+		}
+		if id, err = r.LastInsertId(); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "queue command", Entity: "clock", EntityID: clock,
+			NewValue: fmt.Sprintf("%d %s", id, command)})
+	})
+	return id, err
+}
+
+// TakePushCommands returns up to limit commands of clock not yet sent, oldest first, and marks
+// them sent at wall-clock time at. A command is handed out once: if the reply is lost the clock
+// never runs it and it stays "sent" without a result, for the operator to queue again.
+func (s *Store) TakePushCommands(ctx context.Context, clock string, limit int, at time.Time) ([]PushCommand, error) {
+	var out []PushCommand
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		out = nil
+		q := "SELECT id, clock, command, queued_at, queued_by, sent_at, done_at, return_code, result FROM push_commands WHERE clock = ? AND sent_at = '' ORDER BY id LIMIT ?"
+		if s.dialect == "mysql" {
+			q += " FOR UPDATE"
+		}
+		if err := tx.SelectContext(ctx, &out, s.rebind(q), clock, limit); err != nil {
+			return fmt.Errorf("store: commands of %s: %w", clock, err)
+		}
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE push_commands SET sent_at = ? WHERE id = ?"), WallString(at), out[i].ID); err != nil {
+				return fmt.Errorf("store: mark command %d sent: %w", out[i].ID, err)
+			}
+			out[i].SentAt = wallTime{T: at, Valid: true}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// HasPushCommands tells cheaply whether clock has commands waiting, so that a poll without any
+// costs one read and no write.
+func (s *Store) HasPushCommands(ctx context.Context, clock string) (bool, error) {
+	var n int
+	err := s.r.GetContext(ctx, &n, s.rebind("SELECT COUNT(*) FROM push_commands WHERE clock = ? AND sent_at = ''"), clock)
+	if err != nil {
+		return false, fmt.Errorf("store: commands of %s: %w", clock, err)
+	}
+	return n > 0, nil
+}
+
+// RecordPushResult records the result a clock sent for one of its commands. A result for an id
+// that is not the clock's is ErrNotFound (a clock cannot answer for another).
+func (s *Store) RecordPushResult(ctx context.Context, clock string, id, ret int64, result string, at time.Time) error {
+	r, err := s.w.ExecContext(ctx, s.rebind("UPDATE push_commands SET done_at = ?, return_code = ?, result = ? WHERE id = ? AND clock = ?"),
+		WallString(at), ret, truncate(result, 60000), id, clock)
+	if err != nil {
+		return fmt.Errorf("store: record result of command %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PushCommands lists a clock's commands ("" for every clock), newest first, at most limit.
+func (s *Store) PushCommands(ctx context.Context, clock string, limit int) ([]PushCommand, error) {
+	var out []PushCommand
+	q := "SELECT id, clock, command, queued_at, queued_by, sent_at, done_at, return_code, result FROM push_commands"
+	args := []any{}
+	if clock != "" {
+		q += " WHERE clock = ?"
+		args = append(args, clock)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	if err := s.r.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: commands: %w", err)
+	}
+	return out, nil
+}
