@@ -50,6 +50,7 @@ func commands() []command {
 		{"month close", "recompute a month from all inputs and close it", runMonthClose},
 		{"month correct", "correct one segment's findings in a closed month", runMonthCorrect},
 		{"recompute", "recompute stored results for a date range", runRecompute},
+		{"demo", "run the whole product on emulated clocks with a month of data", runDemo},
 		{"serve", "run the daemon: read clocks, keep results, serve the dashboard and metrics", runServe},
 		{"devices info", "show a clock's identity, counts, capacity, time and skew", runDevicesInfo},
 		{"devices time", "show a clock's skew, or set it to the server's time (--set)", runDevicesTime},

@@ -286,9 +286,9 @@ func (e *Emulator) SetRealtime(deviceID uint32, on bool) error {
 	return nil
 }
 
-// wall is the host's local wall clock as the project carries it (fields in time.UTC).
+// wall is the wall clock of an instant in its own location (Config.Now picks the zone; time.Now
+// gives the host's), as the project carries it (fields in time.UTC).
 func wall(t time.Time) time.Time {
-	t = t.Local()
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
