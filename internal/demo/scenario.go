@@ -220,7 +220,9 @@ func Generate(seed uint64) *Scenario {
 		ps[seg] = p
 		plans[id][day] = ps
 	}
-	at := func(day, minute int) time.Time { return first.AddDate(0, 0, day-1).Add(time.Duration(minute) * time.Minute) }
+	at := func(day, minute int) time.Time {
+		return first.AddDate(0, 0, day-1).Add(time.Duration(minute) * time.Minute)
+	}
 	days := map[int]*Day{}
 	for d := first; d.Month() == time.October; d = d.AddDate(0, 0, 1) {
 		days[d.Day()] = &Day{Date: d}
