@@ -451,7 +451,12 @@ func TestPushUpFollowsContact(t *testing.T) {
 	at := time.Date(2026, 7, 6, 9, 0, 0, 0, loc)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
 	f := newPushFixture(t, st, PushOptions{Now: now, Delay: 10 * time.Second}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
-	up := func() float64 { f.r.mu.Lock(); f.r.updateUp(); f.r.mu.Unlock(); return testutil.ToFloat64(f.m.Up.WithLabelValues("lobby")) }
+	up := func() float64 {
+		f.r.mu.Lock()
+		f.r.updateUp()
+		f.r.mu.Unlock()
+		return testutil.ToFloat64(f.m.Up.WithLabelValues("lobby"))
+	}
 	if up() != 0 {
 		t.Error("before any contact: got up")
 	}

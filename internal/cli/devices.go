@@ -370,7 +370,7 @@ func runDevicesClear(ctx context.Context, e *env, args []string) int {
 }
 
 func runDevicesUnknown(ctx context.Context, e *env, args []string) int {
-	f := e.flags("devices unknown", "devices unknown [--config FILE]\n\nLists clock user ids whose punches match no staff member (enrol them with kaoqin devices enroll).")
+	f := e.flags("devices unknown", "devices unknown [--config FILE]\n\nLists clock user ids whose punches match no staff member (enrol them with kaoqin devices enroll),\nand push clocks whose serial number is not configured.")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -395,6 +395,10 @@ func runDevicesUnknown(ctx context.Context, e *env, args []string) int {
 		for _, u := range users {
 			fmt.Fprintf(e.stdout, "%-16s %-12s %8d  %s  %s\n", u.Clock, u.UserID, u.Punches, store.WallString(u.First), store.WallString(u.Last))
 		}
+	}
+	if err := printUnknownPush(ctx, e.stdout, s); err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin devices unknown: %v\n", err)
+		return exitFail
 	}
 	return exitOK
 }

@@ -56,6 +56,7 @@ type daemon struct {
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
 	ingestMetric *ingest.Metrics
+	push         *ingest.Receiver // nil unless push.listen is set
 }
 
 func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.Rules) error {
@@ -97,6 +98,11 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	}
 	svc.Start(runCtx)
 	go d.trackWindow(runCtx, cfg.Location(), window)
+	stopPush, err := d.startPush(runCtx, cfg, st, worker.Wake)
+	if err != nil {
+		return err
+	}
+	defer stopPush()
 	stopReports, err := startMonthlyReports(cfg, st, &rules, d.log)
 	if err != nil {
 		return err
@@ -164,6 +170,9 @@ func (d *daemon) reload(ctx context.Context, st *store.Store, svc *ingest.Servic
 	}
 	if err == nil {
 		err = svc.Apply(cfg.Clocks)
+	}
+	if err == nil && d.push != nil {
+		d.push.Apply(cfg.Clocks)
 	}
 	if err != nil {
 		d.reloadOK.Set(0)
