@@ -194,3 +194,34 @@ func TestSimAnvizPTY(t *testing.T) {
 		t.Errorf("bad ids: got %d %q", code, e)
 	}
 }
+
+func TestDevicesUnknownAndEnroll(t *testing.T) {
+	cfg := tempConfig(t, "sqlite")
+	if code, _, errs := run(t, "migrate", "--config", cfg); code != 0 {
+		t.Fatal(errs)
+	}
+	roster := writeFile(t, "staff.csv", "staff_id,name,window,unit\n1001,张三,婚姻登记,民政局\n")
+	if code, _, errs := run(t, "import", "staff", "--config", cfg, roster); code != 0 {
+		t.Fatal(errs)
+	}
+	s := openForTest(t, cfg)
+	if _, err := s.InsertPunches(context.Background(), []store.Punch{{Clock: "hall", UserID: "77", Time: wallT("2026-07-06 08:01:00")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "devices", "unknown", "--config", cfg)
+	if code != 0 || !regexp.MustCompile(`hall\s+77\s+1\s+2026-07-06 08:01:00`).MatchString(out) {
+		t.Fatalf("unknown: got %d\n%s", code, out)
+	}
+	if code, _, errs := run(t, "devices", "enroll", "--config", cfg, "--clock", "hall", "--user", "77", "--staff", "nobody"); code != 2 || !strings.Contains(errs, `no staff member "nobody"`) {
+		t.Errorf("enroll unknown staff: got %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "devices", "enroll", "--config", cfg, "--clock", "gate", "--user", "77", "--staff", "1001"); code != 2 || !strings.Contains(errs, `no clock named "gate"`) {
+		t.Errorf("enroll unknown clock: got %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "devices", "enroll", "--config", cfg, "--clock", "hall", "--user", "77", "--staff", "1001"); code != 0 {
+		t.Fatalf("enroll: %d %s", code, errs)
+	}
+	if code, out, _ := run(t, "devices", "unknown", "--config", cfg); code != 0 || !strings.Contains(out, "no unknown clock users") {
+		t.Errorf("after enrolment: got %d\n%s", code, out)
+	}
+}
