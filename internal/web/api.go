@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/kaoqin/kaoqin/reports"
 )
@@ -47,12 +48,24 @@ func (s *server) apiToday(w http.ResponseWriter, r *http.Request, u *session) {
 		writeJSON(w, code, apiError{Error: msg})
 		return
 	}
-	rep, err := s.day(r.Context(), date, at, window)
+	e, err := s.cachedDay(r.Context(), date, at, window)
 	if err != nil {
 		s.serverError(w, r, true, err)
 		return
 	}
-	s.writeBuffered(w, r, func(b *bytes.Buffer) error { return rep.WriteJSON(b) })
+	b, gz, err := e.JSON()
+	if err != nil {
+		s.serverError(w, r, true, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Encoding", "gzip")
+		b = gz
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }
 
 func (s *server) apiMonth(w http.ResponseWriter, r *http.Request, u *session) {

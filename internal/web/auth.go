@@ -117,9 +117,17 @@ func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u
 		w.Header().Set("Cache-Control", "no-store")
 		var u *session
 		if c, err := r.Cookie(cookieName); err == nil && len(c.Value) == 64 {
-			sess, err := s.st.GetSession(r.Context(), tokenHash(c.Value))
+			id := tokenHash(c.Value)
+			now := time.Now()
+			sess, ok := s.sessions.get(id, now)
+			if !ok {
+				sess, err = s.st.GetSession(r.Context(), id)
+			}
 			switch {
+			case ok:
+				u = &session{sess}
 			case err == nil:
+				s.sessions.put(sess, now)
 				u = &session{sess}
 			case !errors.Is(err, store.ErrNotFound):
 				s.log.Error("session lookup", "err", err)
@@ -280,6 +288,7 @@ func (s *server) apiMe(w http.ResponseWriter, r *http.Request, u *session) {
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request, u *session) {
+	s.sessions.forget(u.IDHash)
 	if err := s.st.DeleteSession(r.Context(), u.IDHash, u.name()); err != nil {
 		s.log.Error("logout", "err", err)
 	}

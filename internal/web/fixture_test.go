@@ -48,6 +48,8 @@ var testHash = func() string {
 type fixture struct {
 	st     *store.Store
 	srv    *httptest.Server
+	h      http.Handler
+	s      *server
 	worker *results.Worker
 	rules  *attendance.Rules
 	woken  chan struct{}
@@ -108,13 +110,14 @@ func newFixture(t testing.TB, st *store.Store, n int) *fixture {
 		}
 	}
 	f := &fixture{st: st, worker: w, rules: &rules, woken: make(chan struct{}, 100)}
-	h := Handler(Options{DB: st, Gatherer: prometheus.NewRegistry(), Store: st, Rules: &rules, Clocks: []string{"hall", "side"},
+	h, srv := handler(Options{DB: st, Gatherer: prometheus.NewRegistry(), Store: st, Rules: &rules, Clocks: []string{"hall", "side"},
 		Now: func() time.Time { return testNow }, Wake: func() {
 			select {
 			case f.woken <- struct{}{}:
 			default:
 			}
 		}})
+	f.h, f.s = h, srv
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -194,4 +197,19 @@ func (c *client) login(name string) *client {
 	}
 	c.csrf = m[1]
 	return c
+}
+
+func (f *fixture) invalidate() { f.s.days.invalidate() }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func discard(resp *http.Response) (int64, error) {
+	defer resp.Body.Close()
+	return io.Copy(io.Discard, resp.Body)
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -80,15 +81,25 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	s.renderPage(w, code, name, &pageData{U: u, Data: data})
 }
 
+// pageBufs recycles the pages' buffers: today's page for 500 staff is 140 KB, and allocating
+// (and clearing) one per request shows in the load test.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (s *server) renderPage(w http.ResponseWriter, code int, name string, p *pageData) {
-	var buf bytes.Buffer
-	buf.Grow(64 << 10)
-	if err := s.tmpl[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			pageBufs.Put(buf)
+		}
+	}()
+	if err := s.tmpl[name].ExecuteTemplate(buf, "layout", p); err != nil {
 		s.log.Error("render", "page", name, "err", err)
 		http.Error(w, "页面生成失败", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
 }
@@ -137,6 +148,7 @@ func (s *server) day(ctx context.Context, date attendance.Date, at time.Time, wi
 
 type todayData struct {
 	Rep    *reports.DayReport
+	Body   template.HTML
 	Date   string
 	Window string
 	Today  bool
@@ -150,13 +162,13 @@ func (s *server) todayPage(w http.ResponseWriter, r *http.Request, u *session) {
 		s.fail(w, r, false, code, msg)
 		return
 	}
-	rep, err := s.day(r.Context(), date, at, window)
+	e, err := s.cachedDay(r.Context(), date, at, window)
 	if err != nil {
 		s.serverError(w, r, false, err)
 		return
 	}
 	today := date == attendance.DateOf(s.now())
-	p := &pageData{Title: "今日考勤", U: u, Data: todayData{Rep: rep, Date: date.String(), Window: window, Today: today,
+	p := &pageData{Title: "今日考勤", U: u, Data: todayData{Rep: e.rep, Body: e.body, Date: date.String(), Window: window, Today: today,
 		Prev: (date - 1).String(), Next: (date + 1).String()}}
 	if today {
 		p.Refresh = 60

@@ -56,6 +56,13 @@ var staticFS embed.FS
 
 // Handler serves the routes.
 func Handler(o Options) http.Handler {
+	h, _ := handler(o)
+	return h
+}
+
+// handler is Handler, with the dashboard's server (nil without a store) for the tests.
+func handler(o Options) (http.Handler, *server) {
+	var s *server
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -77,9 +84,10 @@ func Handler(o Options) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	if o.Store != nil && o.Rules != nil {
-		newServer(o).routes(mux)
+		s = newServer(o)
+		s.routes(mux)
 	}
-	return securityHeaders(mux)
+	return securityHeaders(mux), s
 }
 
 // securityHeaders sets the headers every response carries: no framing, no sniffing, and a content
@@ -100,6 +108,8 @@ type server struct {
 	st   *store.Store
 	log  *slog.Logger
 	tmpl map[string]*template.Template
+	days     dayCache
+	sessions sessionCache
 }
 
 func newServer(o Options) *server {
@@ -112,14 +122,19 @@ func newServer(o Options) *server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Wake == nil {
-		o.Wake = func() {}
+	s := &server{o: o, st: o.Store, log: o.Logger, tmpl: parseTemplates()}
+	wake := o.Wake
+	s.o.Wake = func() {
+		s.days.invalidate() // this daemon's own entries show at once
+		if wake != nil {
+			wake()
+		}
 	}
-	return &server{o: o, st: o.Store, log: o.Logger, tmpl: parseTemplates()}
+	return s
 }
 
 func parseTemplates() map[string]*template.Template {
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html"))
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -127,7 +142,7 @@ func parseTemplates() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, p := range pages {
 		name := p[len("templates/") : len(p)-len(".html")]
-		if name == "layout" {
+		if name == "layout" || name[0] == '_' {
 			continue
 		}
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, p))
