@@ -104,10 +104,10 @@ func securityHeaders(h http.Handler) http.Handler {
 }
 
 type server struct {
-	o    Options
-	st   *store.Store
-	log  *slog.Logger
-	tmpl map[string]*template.Template
+	o        Options
+	st       *store.Store
+	log      *slog.Logger
+	tmpl     map[string]*template.Template
 	days     dayCache
 	sessions sessionCache
 }
