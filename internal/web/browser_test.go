@@ -113,6 +113,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("f-end"), "2026-07-15 18:00"),
 		chromedp.SendKeys(chromedp.ID("f-filed_at"), "2026-07-15 08:00"),
 		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="window_head"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="center_leader"]`)),
 		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="hospital_cert"]`)),
 		chromedp.Click(chromedp.ID("submit")),
 		chromedp.WaitVisible(chromedp.ID("done")),
@@ -121,9 +122,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("file a leave slip: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(today, "请假") {
+	for !strings.Contains(today, "请假（病假）") {
 		if time.Now().After(deadline) {
-			t.Fatalf("after the slip, S0005 shows %q, want 请假", today)
+			t.Fatalf("after the slip, S0005 shows %q, want 请假（病假）", today)
 		}
 		today = readS0005()
 	}

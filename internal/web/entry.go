@@ -286,7 +286,7 @@ func (s *server) submit(ctx context.Context, u *session, k *entryKind, vals map[
 	}
 	for _, p := range ps {
 		f := fieldOf(p.Msg, cols)
-		if k.Name == "leave" && f == "approvals" && strings.Contains(p.Msg, "phone_notice") {
+		if k.Name == "leave" && f == "approvals" && vals["phone_notice_at"] != "" && strings.Contains(p.Msg, vals["phone_notice_at"]) {
 			f = "phone_notice_at"
 		}
 		er.problem(f, p.Msg)

@@ -213,3 +213,7 @@ func discard(resp *http.Response) (int64, error) {
 	defer resp.Body.Close()
 	return io.Copy(io.Discard, resp.Body)
 }
+
+func newWorker(f *fixture, now time.Time) *results.Worker {
+	return results.New(results.Options{Store: f.st, Rules: f.rules, Now: func() time.Time { return now }, SweepDays: -1})
+}
