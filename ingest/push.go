@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -47,6 +48,9 @@ type PushOptions struct {
 	// host): Rate per second on average, Burst at once. Defaults 10 and 50.
 	Rate  float64
 	Burst float64
+	// Writers bounds the uploads stored at once (default 4): more only wait on each other's
+	// locks in the database, and on MySQL deadlock on the shared dirty-day rows.
+	Writers int
 }
 
 // PushMetrics are the receiver's own series; per-clock health goes to Metrics.
@@ -88,7 +92,8 @@ type Receiver struct {
 	limits map[string]*bucket    // by remote host, for unknown serial numbers
 	unseen map[string]time.Time  // unknown serial → last written to the database
 
-	saves sync.WaitGroup
+	saves   sync.WaitGroup
+	writers chan struct{} // bounds the uploads being stored at once
 }
 
 type pushState struct {
@@ -133,9 +138,13 @@ func NewReceiver(o PushOptions) *Receiver {
 	if o.Burst <= 0 {
 		o.Burst = 50
 	}
+	if o.Writers <= 0 {
+		o.Writers = 4
+	}
 	return &Receiver{o: o, log: o.Logger, pm: o.PushMetrics,
 		saver: newSaver(o.Store, o.Metrics, o.Logger, o.Location, o.Now, o.Stored),
-		bySN:  map[string]config.Clock{}, state: map[string]*pushState{}, limits: map[string]*bucket{}, unseen: map[string]time.Time{}}
+		bySN:  map[string]config.Clock{}, state: map[string]*pushState{}, limits: map[string]*bucket{}, unseen: map[string]time.Time{},
+		writers: make(chan struct{}, o.Writers)}
 }
 
 // Apply makes the accepted clocks the zk-push clocks of clocks.
@@ -493,11 +502,7 @@ func (r *Receiver) upload(w http.ResponseWriter, req *http.Request, c config.Clo
 		}
 	}
 	if len(rs) > 0 {
-		r.saves.Add(1)
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 60*time.Second)
-		_, err := r.saver.save(wctx, c.Name, rs, nil, false)
-		cancel()
-		r.saves.Done()
+		err := r.save(req.Context(), c.Name, rs)
 		if err != nil {
 			var re *readError
 			kind := "database"
@@ -512,6 +517,36 @@ func (r *Receiver) upload(w http.ResponseWriter, req *http.Request, c config.Clo
 	}
 	r.success(req.Context(), c.Name, req.RemoteAddr, now, stamp, len(rs) > 0)
 	r.reply(w, "upload", http.StatusOK, "OK: "+strconv.Itoa(len(recs)+len(bad)))
+}
+
+// save stores one upload. A deadlock between concurrent uploads rolls the whole transaction
+// back, so it is run again a few times before the clock is told to resend. The write runs to its
+// end even when the daemon is stopping, bounded by its own timeout.
+func (r *Receiver) save(ctx context.Context, clock string, rs []Record) error {
+	r.saves.Add(1)
+	defer r.saves.Done()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	select {
+	case r.writers <- struct{}{}:
+		defer func() { <-r.writers }()
+	case <-wctx.Done():
+		return &readError{"database", fmt.Errorf("waiting to store: %w", wctx.Err())}
+	}
+	var err error
+	for try := 0; try < 6; try++ {
+		if try > 0 {
+			select {
+			case <-wctx.Done():
+				return err
+			case <-time.After(time.Duration(try*10+rand.IntN(20)) * time.Millisecond):
+			}
+		}
+		if _, err = r.saver.save(wctx, clock, rs, nil, false); err == nil || !store.Retryable(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // tableLabel keeps the table label to the names clocks send.

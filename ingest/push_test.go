@@ -545,3 +545,45 @@ func TestPushDatabaseOutageLosesNothing(t *testing.T) {
 		t.Errorf("stored %d punches, want %d", len(got), len(w))
 	}
 }
+
+// The emulator running as the firmware does: a punch is uploaded at once (realtime), a queued
+// command is picked up at the next poll.
+func TestPushEmulatorRuns(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := newPushFixture(t, st, PushOptions{Delay: time.Second}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+	emu := f.clock("SN1", pushemu.Config{})
+	emu.Add(punchesOf(3, "2026-07-06", func(int) string { return "1" })...)
+	errs := make(chan error, 8)
+	done := make(chan struct{})
+	go func() { defer close(done); emu.Run(ctx, errs) }()
+	defer func() { cancel(); <-done }()
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			select {
+			case err := <-errs:
+				t.Errorf("%s: clock error %v", what, err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUntil("the log uploaded", func() bool { n, _ := st.CountPunches(ctx, "lobby"); return n == 3 })
+	emu.Punch("2", 0, 1)
+	waitUntil("a realtime punch uploaded", func() bool { n, _ := st.CountPunches(ctx, "lobby"); return n == 4 })
+	id, err := st.QueuePushCommand(ctx, "lobby", "INFO", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("the command's result recorded", func() bool {
+		cs, _ := st.PushCommands(ctx, "lobby", 1)
+		_, ok := cs[0].Done()
+		return cs[0].ID == id && ok
+	})
+}

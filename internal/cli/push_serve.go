@@ -14,6 +14,11 @@ import (
 // the listener down and waits for the uploads being stored; call it before the store closes.
 func (d *daemon) startPush(ctx context.Context, cfg *config.Config, st *store.Store, stored func()) (stop func(), err error) {
 	if cfg.Push.Listen == "" {
+		for _, c := range cfg.Clocks {
+			if c.Protocol == "zk-push" {
+				d.log.Warn("zk-push clock configured but push.listen is empty: nothing receives it", "clock", c.Name)
+			}
+		}
 		return func() {}, nil
 	}
 	ln, err := net.Listen("tcp", cfg.Push.Listen)

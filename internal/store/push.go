@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -225,4 +227,12 @@ func (s *Store) PushCommands(ctx context.Context, clock string, limit int) ([]Pu
 		return nil, fmt.Errorf("store: commands: %w", err)
 	}
 	return out, nil
+}
+
+// Retryable tells whether err is a transient conflict between concurrent writers (a MySQL
+// deadlock or lock wait timeout): the transaction was rolled back as a whole and may simply run
+// again. Many push clocks uploading at once meet it on the shared dirty-days rows.
+func Retryable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
