@@ -192,6 +192,7 @@ func (s *server) apiEntry(w http.ResponseWriter, r *http.Request, u *session) {
 		if msg == "" {
 			msg = "invalid entry"
 		}
+		delete(er.Problems, "") // said in "error"
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: msg, Fields: er.Problems})
 	default:
 		writeJSON(w, http.StatusCreated, struct {

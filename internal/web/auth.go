@@ -219,6 +219,10 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request, name, pw s
 	if err := s.st.ClearLoginFailures(ctx, name); err != nil {
 		return nil, err
 	}
+	// Logins are rare enough to carry the housekeeping: expired sessions and old failures go.
+	if err := s.st.DeleteExpiredSessions(ctx, failWindow); err != nil {
+		s.log.Warn("expire sessions", "err", err)
+	}
 	tok := randomHex(32)
 	sess := &store.Session{IDHash: tokenHash(tok), User: u, CSRF: randomHex(32), Expires: s.st.Now().Add(s.o.SessionTTL)}
 	sess.User.PasswordHash = ""
