@@ -304,11 +304,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case req.URL.Path == zkpush.PathCData && req.Method == http.MethodPost:
 		r.upload(w, req, c, q, log, now)
 	case req.URL.Path == zkpush.PathFData:
-		body, ok := r.body(w, req)
-		if !ok {
+		if _, ok := r.body(w, req); !ok {
 			return
 		}
-		_ = body
 		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(q.Table, "ATTPHOTO")).Inc()
 		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
 		r.reply(w, "photo", http.StatusOK, "OK")

@@ -421,7 +421,7 @@ func TestPushCommandsAndBackfill(t *testing.T) {
 			t.Fatalf("commands: got %v %v", list, err)
 		}
 		for _, c := range list {
-			if _, done := c.Done(); !done {
+			if c.DoneAt.IsZero() {
 				t.Errorf("command %v: not done", c)
 			}
 			switch c.ID {
@@ -583,7 +583,6 @@ func TestPushEmulatorRuns(t *testing.T) {
 	}
 	waitUntil("the command's result recorded", func() bool {
 		cs, _ := st.PushCommands(ctx, "lobby", 1)
-		_, ok := cs[0].Done()
-		return cs[0].ID == id && ok
+		return cs[0].ID == id && !cs[0].DoneAt.IsZero()
 	})
 }

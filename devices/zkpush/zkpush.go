@@ -57,10 +57,7 @@ func ParseQuery(raw string) (Query, error) {
 	if len(raw) > maxQueryLen {
 		return q, fmt.Errorf("%w: %d bytes (at most %d)", ErrBadQuery, len(raw), maxQueryLen)
 	}
-	v, err := url.ParseQuery(raw)
-	if err != nil {
-		return q, fmt.Errorf("%w: %v", ErrBadQuery, err)
-	}
+	v := lenientQuery(raw)
 	q.SN = v.Get("SN")
 	if q.SN == "" {
 		q.SN = v.Get("sn")
@@ -92,6 +89,26 @@ func ParseQuery(raw string) (Query, error) {
 		}
 	}
 	return q, nil
+}
+
+// lenientQuery splits a query on & and = and unescapes each part it can: firmware does not always
+// escape what it sends (INFO=Ver 8.0.4.2,…), and one bad escape must not lock a clock out.
+func lenientQuery(raw string) url.Values {
+	v := url.Values{}
+	for _, kv := range strings.Split(raw, "&") {
+		if kv == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(kv, "=")
+		if u, err := url.QueryUnescape(k); err == nil {
+			k = u
+		}
+		if u, err := url.QueryUnescape(val); err == nil {
+			val = u
+		}
+		v.Add(k, val)
+	}
+	return v
 }
 
 // checkToken accepts 1..max printable ASCII characters other than space.

@@ -86,7 +86,12 @@ func TestParseQuery(t *testing.T) {
 	if err != nil || q.Stamp != 12 {
 		t.Errorf("operlog: got %+v %v", q, err)
 	}
-	for _, raw := range []string{"", "table=ATTLOG", "SN=a%20b", "SN=" + strings.Repeat("A", 65), "SN=A&Stamp=x", "SN=A&table=AT%0ALOG", "SN=%zz"} {
+	// Unescaped or badly escaped parameters other than SN do not lock the clock out.
+	q, err = ParseQuery("SN=A1&INFO=Ver 8.0.4.2-20200102,12,30,1500,192.168.1.201,10,7,12,11,111&x=%zz")
+	if err != nil || q.SN != "A1" {
+		t.Errorf("loose query: got %+v %v", q, err)
+	}
+	for _, raw := range []string{"", "table=ATTLOG", "SN=a%20b", "SN=" + strings.Repeat("A", 65), "SN=A&Stamp=x", "SN=A&table=AT%0ALOG", "SN=%00"} {
 		if q, err := ParseQuery(raw); err == nil {
 			t.Errorf("%q: got %+v, want an error", raw, q)
 		}

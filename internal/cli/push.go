@@ -116,13 +116,13 @@ func listPushCommands(ctx context.Context, e *env, s *store.Store, clock string)
 	fmt.Fprintf(e.stdout, "%6s  %-19s  %-8s  %-19s  %6s  %s\n", "ID", "QUEUED", "STATE", "DONE", "RETURN", "COMMAND")
 	for _, c := range cmds {
 		state, done, ret := "queued", "", ""
-		if _, ok := c.Sent(); ok {
+		if !c.SentAt.IsZero() {
 			state = "sent"
 		}
-		if at, ok := c.Done(); ok {
-			state, done, ret = "done", store.WallString(at), strconv.FormatInt(c.ReturnCode, 10)
+		if !c.DoneAt.IsZero() {
+			state, done, ret = "done", store.WallString(c.DoneAt), strconv.FormatInt(c.ReturnCode, 10)
 		}
-		fmt.Fprintf(e.stdout, "%6d  %-19s  %-8s  %-19s  %6s  %s\n", c.ID, store.WallString(c.Queued()), state, done, ret, strings.ReplaceAll(c.Command, "\t", " "))
+		fmt.Fprintf(e.stdout, "%6d  %-19s  %-8s  %-19s  %6s  %s\n", c.ID, store.WallString(c.QueuedAt), state, done, ret, strings.ReplaceAll(c.Command, "\t", " "))
 		for _, l := range strings.Split(strings.TrimRight(c.Result, "\n"), "\n") {
 			if l != "" {
 				fmt.Fprintf(e.stdout, "        %s\n", l)

@@ -115,7 +115,20 @@ type PushContact struct {
 }
 
 // PushCommand is a command queued for a push clock, and its result once the clock sent it back.
+// Times are wall clock; SentAt and DoneAt are zero until the command is sent and answered.
 type PushCommand struct {
+	ID         int64
+	Clock      string
+	Command    string
+	QueuedAt   time.Time
+	QueuedBy   string
+	SentAt     time.Time
+	DoneAt     time.Time
+	ReturnCode int64
+	Result     string
+}
+
+type pushCommandRow struct {
 	ID         int64    `db:"id"`
 	Clock      string   `db:"clock"`
 	Command    string   `db:"command"`
@@ -127,11 +140,21 @@ type PushCommand struct {
 	Result     string   `db:"result"`
 }
 
-// Sent and Done tell the command's progress; the times are wall clock.
-func (c PushCommand) Sent() (time.Time, bool) { return c.SentAt.T, c.SentAt.Valid }
-func (c PushCommand) Done() (time.Time, bool) { return c.DoneAt.T, c.DoneAt.Valid }
-func (c PushCommand) Queued() time.Time       { return c.QueuedAt.T }
-func (c PushCommand) String() string          { return fmt.Sprintf("%d %s %q", c.ID, c.Clock, c.Command) }
+func (r pushCommandRow) command() PushCommand {
+	return PushCommand{ID: r.ID, Clock: r.Clock, Command: r.Command, QueuedAt: r.QueuedAt.T, QueuedBy: r.QueuedBy,
+		SentAt: r.SentAt.T, DoneAt: r.DoneAt.T, ReturnCode: r.ReturnCode, Result: r.Result}
+}
+
+func commands(rows []pushCommandRow) []PushCommand {
+	out := make([]PushCommand, len(rows))
+	for i, r := range rows {
+		out[i] = r.command()
+	}
+	return out
+}
+
+const pushCommandCols = "id, clock, command, queued_at, queued_by, sent_at, done_at, return_code, result"
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -166,25 +189,28 @@ func (s *Store) QueuePushCommand(ctx context.Context, clock, command, actor stri
 // them sent at wall-clock time at. A command is handed out once: if the reply is lost the clock
 // never runs it and it stays "sent" without a result, for the operator to queue again.
 func (s *Store) TakePushCommands(ctx context.Context, clock string, limit int, at time.Time) ([]PushCommand, error) {
-	var out []PushCommand
+	var rows []pushCommandRow
 	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		out = nil
-		q := "SELECT id, clock, command, queued_at, queued_by, sent_at, done_at, return_code, result FROM push_commands WHERE clock = ? AND sent_at = '' ORDER BY id LIMIT ?"
+		rows = nil
+		q := "SELECT " + pushCommandCols + " FROM push_commands WHERE clock = ? AND sent_at = '' ORDER BY id LIMIT ?"
 		if s.dialect == "mysql" {
 			q += " FOR UPDATE"
 		}
-		if err := tx.SelectContext(ctx, &out, s.rebind(q), clock, limit); err != nil {
+		if err := tx.SelectContext(ctx, &rows, s.rebind(q), clock, limit); err != nil {
 			return fmt.Errorf("store: commands of %s: %w", clock, err)
 		}
-		for i := range out {
-			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE push_commands SET sent_at = ? WHERE id = ?"), WallString(at), out[i].ID); err != nil {
-				return fmt.Errorf("store: mark command %d sent: %w", out[i].ID, err)
+		for i := range rows {
+			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE push_commands SET sent_at = ? WHERE id = ?"), WallString(at), rows[i].ID); err != nil {
+				return fmt.Errorf("store: mark command %d sent: %w", rows[i].ID, err)
 			}
-			out[i].SentAt = wallTime{T: at, Valid: true}
+			rows[i].SentAt = wallTime{T: at, Valid: true}
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return commands(rows), nil
 }
 
 // HasPushCommands tells cheaply whether clock has commands waiting, so that a poll without any
@@ -214,8 +240,8 @@ func (s *Store) RecordPushResult(ctx context.Context, clock string, id, ret int6
 
 // PushCommands lists a clock's commands ("" for every clock), newest first, at most limit.
 func (s *Store) PushCommands(ctx context.Context, clock string, limit int) ([]PushCommand, error) {
-	var out []PushCommand
-	q := "SELECT id, clock, command, queued_at, queued_by, sent_at, done_at, return_code, result FROM push_commands"
+	var rows []pushCommandRow
+	q := "SELECT " + pushCommandCols + " FROM push_commands"
 	args := []any{}
 	if clock != "" {
 		q += " WHERE clock = ?"
@@ -223,10 +249,10 @@ func (s *Store) PushCommands(ctx context.Context, clock string, limit int) ([]Pu
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	if err := s.r.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
+	if err := s.r.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("store: commands: %w", err)
 	}
-	return out, nil
+	return commands(rows), nil
 }
 
 // Retryable tells whether err is a transient conflict between concurrent writers (a MySQL

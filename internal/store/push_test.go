@@ -70,11 +70,10 @@ func TestPushUnknownStampAndCommands(t *testing.T) {
 		if err != nil || len(list) != 2 {
 			t.Fatalf("list: got %v %v", list, err)
 		}
-		done, ok := list[1].Done()
-		if !ok || store.WallString(done) != "2026-07-06 09:01:06" || list[1].Result != "~DeviceName=X\n" || list[1].ReturnCode != 0 {
+		if done := list[1].DoneAt; done.IsZero() || store.WallString(done) != "2026-07-06 09:01:06" || list[1].Result != "~DeviceName=X\n" || list[1].ReturnCode != 0 {
 			t.Errorf("INFO result: got %+v", list[1])
 		}
-		if _, ok := list[0].Done(); ok {
+		if !list[0].DoneAt.IsZero() || list[0].SentAt.IsZero() {
 			t.Errorf("CHECK: got done, want sent only")
 		}
 	})
