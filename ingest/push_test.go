@@ -586,3 +586,27 @@ func TestPushEmulatorRuns(t *testing.T) {
 		return cs[0].ID == id && !cs[0].DoneAt.IsZero()
 	})
 }
+
+// A reload that drops a clock refuses it from then on and drops its series; one that adds a
+// clock accepts it.
+func TestPushApplyChangesClocks(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "a", SerialNumber: "SNA"})
+	ctx := context.Background()
+	if _, err := f.clock("SNA", pushemu.Config{}).Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Apply([]config.Clock{{Name: "b", Protocol: "zk-push", SerialNumber: "SNB"}, {Name: "z", Protocol: "zk", Address: "192.0.2.1:4370"}})
+	if err := f.clock("SNA", pushemu.Config{}).Handshake(ctx); !errors.Is(err, zkpush.ErrRefused) {
+		t.Errorf("removed clock: got %v, want refused", err)
+	}
+	if err := f.clock("SNB", pushemu.Config{}).Handshake(ctx); err != nil {
+		t.Errorf("added clock: %v", err)
+	}
+	if n := testutil.CollectAndCount(f.m.LastContact); n != 1 {
+		t.Errorf("last contact series: got %d, want 1 (clock a forgotten, b present)", n)
+	}
+	if n := testutil.CollectAndCount(f.m.ReadInterval); n != 1 {
+		t.Errorf("read interval series: got %d, want 1 (push clock b only)", n)
+	}
+}

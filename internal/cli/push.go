@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,16 +27,26 @@ func runDevicesCommand(ctx context.Context, e *env, args []string) int {
 		"of the days from..to again (DATA QUERY ATTLOG); punches already stored are skipped."
 	f := e.flags("devices command", usage)
 	actor := f.String("actor", "cli", "who queues the command, for the audit log")
-	if code, ok := f.parse(args); !ok {
-		return code
+	from := f.String("from", "", "backfill: first `day` (YYYY-MM-DD)")
+	to := f.String("to", "", "backfill: last `day` (YYYY-MM-DD), default the first")
+	// Flags may come before or after the clock's name and the command.
+	var rest []string
+	for {
+		if code, ok := f.parse(args); !ok {
+			return code
+		}
+		if f.NArg() == 0 {
+			break
+		}
+		rest = append(rest, f.Arg(0))
+		args = f.Args()[1:]
 	}
-	rest := f.Args()
 	if len(rest) == 0 {
 		fmt.Fprintln(e.stderr, "kaoqin devices command: give the clock's name")
 		return exitUsage
 	}
 	name := rest[0]
-	cmd, code, ok := pushCommand(e, rest[1:])
+	cmd, code, ok := pushCommand(e, rest[1:], *from, *to)
 	if !ok {
 		return code
 	}
@@ -72,24 +81,22 @@ func runDevicesCommand(ctx context.Context, e *env, args []string) int {
 }
 
 // pushCommand turns the words after the clock's name into the command to queue ("" to list).
-func pushCommand(e *env, words []string) (string, int, bool) {
+func pushCommand(e *env, words []string, from, to string) (string, int, bool) {
+	backfill := len(words) == 1 && strings.EqualFold(words[0], "backfill")
+	if (from != "" || to != "") && !backfill {
+		fmt.Fprintln(e.stderr, "kaoqin devices command: --from and --to go with backfill")
+		return "", exitUsage, false
+	}
 	if len(words) == 0 {
 		return "", 0, true
 	}
-	if strings.EqualFold(words[0], "backfill") {
-		fs := flag.NewFlagSet("kaoqin devices command NAME backfill", flag.ContinueOnError)
-		fs.SetOutput(e.stderr)
-		from := fs.String("from", "", "first `day` (YYYY-MM-DD)")
-		to := fs.String("to", "", "last `day` (YYYY-MM-DD), default the first")
-		if err := fs.Parse(words[1:]); err != nil {
-			return "", exitUsage, false
+	if backfill {
+		if to == "" {
+			to = from
 		}
-		if *to == "" {
-			*to = *from
-		}
-		d0, err0 := time.Parse("2006-01-02", *from)
-		d1, err1 := time.Parse("2006-01-02", *to)
-		if err0 != nil || err1 != nil || d1.Before(d0) || fs.NArg() > 0 {
+		d0, err0 := time.Parse("2006-01-02", from)
+		d1, err1 := time.Parse("2006-01-02", to)
+		if err0 != nil || err1 != nil || d1.Before(d0) {
 			fmt.Fprintln(e.stderr, "kaoqin devices command: backfill needs --from YYYY-MM-DD [--to YYYY-MM-DD], from not after to")
 			return "", exitUsage, false
 		}

@@ -56,7 +56,7 @@ clocks:
 	if code, out, errs := run(t, "devices", "command", "--config", cfg, "lobby", "INFO"); code != 0 || !strings.Contains(out, "queued command 1 for lobby: INFO") {
 		t.Errorf("devices command INFO: got %d %q %q", code, out, errs)
 	}
-	if code, _, errs := run(t, "devices", "command", "--config", cfg, "lobby", "backfill", "--from", "2026-07-06"); code != 0 {
+	if code, _, errs := run(t, "devices", "command", "lobby", "backfill", "--from", "2026-07-06", "--config", cfg); code != 0 {
 		t.Errorf("devices command backfill: got %d %q", code, errs)
 	}
 	if cmds, err := emu.Poll(ctx); err != nil || len(cmds) != 2 {
@@ -67,7 +67,8 @@ clocks:
 		!regexp.MustCompile(`done .* 30  DATA QUERY ATTLOG StartTime=2026-07-06 00:00:00 EndTime=2026-07-06 23:59:59`).MatchString(out) {
 		t.Errorf("devices command list: got %d\n%s", code, out)
 	}
-	for _, bad := range [][]string{{"lobby", "FORMAT"}, {"lobby", "backfill"}, {"nope", "INFO"}, {}} {
+	for _, bad := range [][]string{{"lobby", "FORMAT"}, {"lobby", "backfill"}, {"lobby", "INFO", "--from", "2026-07-06"},
+		{"lobby", "backfill", "--from", "2026-07-06", "--to", "2026-07-01"}, {"nope", "INFO"}, {}} {
 		if code, _, _ := run(t, append([]string{"devices", "command", "--config", cfg}, bad...)...); code != exitUsage {
 			t.Errorf("devices command %v: got exit %d, want %d", bad, code, exitUsage)
 		}
