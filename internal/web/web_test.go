@@ -218,3 +218,42 @@ func TestLogoutEndsSession(t *testing.T) {
 		t.Errorf("after logout: got %d, want 302", resp.StatusCode)
 	}
 }
+
+// TestInertEverywhere: markup in the login name, a patrol note, a failure note, an enrolment and
+// a correction's reason comes back escaped, and after login the redirect stays on this site.
+func TestInertEverywhere(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), 4)
+	evil := `"><img src=x onerror=alert(1)>`
+	stranger := f.client(t)
+	_, body := stranger.postForm("/login", url.Values{"name": {evil}, "password": {"x"}})
+	if strings.Contains(body, "<img") {
+		t.Errorf("login page reflects markup")
+	}
+	for _, next := range []string{"//evil.example/", "https://evil.example/", `/\evil.example`} {
+		c := f.client(t)
+		resp, _ := c.postForm("/login", url.Values{"name": {"sup"}, "password": {testPassword}, "next": {next}})
+		if loc := resp.Header.Get("Location"); loc != "/today" {
+			t.Errorf("next %q: redirected to %q, want /today", next, loc)
+		}
+	}
+	c := f.client(t).login("admin")
+	c.postForm("/entry/patrol", url.Values{"csrf": {c.csrf}, "staff_id": {"S0001"}, "from": {"2026-07-15 09:00"}, "to": {"2026-07-15 09:05"}, "observation": {"present"}, "note": {evil}})
+	c.postForm("/entry/failure", url.Values{"csrf": {c.csrf}, "staff_id": {"*"}, "from": {"2026-07-15 09:00"}, "to": {"2026-07-15 09:05"}, "note": {evil}})
+	_, body = c.postForm("/clocks/enroll", url.Values{"csrf": {c.csrf}, "clock": {"hall"}, "clock_user_id": {"9"}, "staff_id": {evil}})
+	if strings.Contains(body, "<img") {
+		t.Errorf("enrol answer reflects markup")
+	}
+	_, body = c.postForm("/entry/correction", url.Values{"csrf": {c.csrf}, "staff_id": {evil}, "day": {evil}, "segment": {evil}, "findings": {evil}, "reason": {evil}})
+	if strings.Contains(body, "<img") {
+		t.Errorf("correction answer reflects markup")
+	}
+	for _, p := range []string{"/audit", "/today", "/staff/S0001?month=2026-07", "/clocks"} {
+		if _, body := c.get(p); strings.Contains(body, "<img") {
+			t.Errorf("%s shows markup", p)
+		}
+	}
+	_, body = c.get("/audit")
+	if !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("audit page does not show the note as text")
+	}
+}
