@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,6 +58,8 @@ type daemon struct {
 	reloadTime   prometheus.Gauge
 	ingestMetric *ingest.Metrics
 	push         *ingest.Receiver // nil unless push.listen is set
+	// clocks are the configured clocks' names for the dashboard, replaced on reload.
+	clocks atomic.Pointer[[]string]
 }
 
 func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.Rules) error {
@@ -109,13 +112,15 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	}
 	defer stopReports()
 
+	names := clockNames(cfg)
+	d.clocks.Store(&names)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
-			Store: st, Rules: &rules, Clocks: clockNames(cfg), Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != ""}),
+			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != ""}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
 	}
@@ -181,6 +186,8 @@ func (d *daemon) reload(ctx context.Context, st *store.Store, svc *ingest.Servic
 	}
 	d.reloadOK.Set(1)
 	d.reloadTime.Set(float64(time.Now().Unix()))
+	names := clockNames(cfg)
+	d.clocks.Store(&names)
 	d.log.Info("config reloaded", "file", d.cfgPath, "clocks", len(cfg.Clocks))
 }
 

@@ -83,7 +83,7 @@ var entryKinds = []entryKind{
 	}},
 	{Name: "failure", Title: "打卡机故障报告", Columns: csvio.FailureColumns, Role: "entry", Fields: func(s *server) []field {
 		clocks := []option{{"", "（全部打卡机）", false}}
-		for _, c := range s.o.Clocks {
+		for _, c := range s.clockNames() {
 			clocks = append(clocks, option{Value: c, Label: c})
 		}
 		return []field{
@@ -267,7 +267,7 @@ func (s *server) submit(ctx context.Context, u *session, k *entryKind, vals map[
 	case "failure":
 		reps, p := csvio.ParseFailures(t, known)
 		ps = p
-		if c := vals["clock"]; c != "" && !slices.Contains(s.o.Clocks, c) {
+		if c := vals["clock"]; c != "" && !slices.Contains(s.clockNames(), c) {
 			er.problem("clock", "unknown clock "+strconv.Quote(c))
 		}
 		if len(reps) == 1 {

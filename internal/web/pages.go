@@ -139,7 +139,7 @@ func (s *server) dayQuery(r *http.Request, u *session) (date attendance.Date, at
 }
 
 func (s *server) day(ctx context.Context, date attendance.Date, at time.Time, window string) (*reports.DayReport, error) {
-	in, err := dbreport.Day(ctx, s.st, s.o.Rules, date, at, s.o.Clocks, window)
+	in, err := dbreport.Day(ctx, s.st, s.o.Rules, date, at, s.clockNames(), window)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +449,7 @@ func (s *server) clocks(ctx context.Context) ([]ClockStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := slices.Clone(s.o.Clocks)
+	names := slices.Clone(s.clockNames())
 	for c := range reads {
 		if !slices.Contains(names, c) {
 			names = append(names, c)

@@ -35,8 +35,10 @@ type Options struct {
 	Store *store.Store
 	Rules *attendance.Rules
 	// Clocks are the configured clocks' names (the clocks page, the clocks not read today, and
-	// the clocks a failure report may name).
-	Clocks []string
+	// the clocks a failure report may name). CurrentClocks, when set, is asked instead on every
+	// use, so that a config reload reaches the dashboard.
+	Clocks        []string
+	CurrentClocks func() []string
 	// Wake wakes the results worker after an entry (nil: the worker finds the dirty days at its
 	// next poll).
 	Wake func()
@@ -131,6 +133,13 @@ func newServer(o Options) *server {
 		}
 	}
 	return s
+}
+
+func (s *server) clockNames() []string {
+	if s.o.CurrentClocks != nil {
+		return s.o.CurrentClocks()
+	}
+	return s.o.Clocks
 }
 
 func parseTemplates() map[string]*template.Template {
