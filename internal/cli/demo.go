@@ -20,6 +20,7 @@ import (
 	"github.com/kaoqin/kaoqin/internal/demo"
 	"github.com/kaoqin/kaoqin/internal/results"
 	"github.com/kaoqin/kaoqin/internal/store"
+	"github.com/kaoqin/kaoqin/internal/web"
 	"github.com/kaoqin/kaoqin/reports"
 )
 
@@ -470,7 +471,29 @@ func (d *demoRun) report(ctx context.Context, st *store.Store, rules *attendance
 	return files, nil
 }
 
-// demoLogin makes sure the demo's account exists and returns how to log in.
+// The demo's accounts. They exist only in the demo's own database.
+var demoUsers = []struct{ name, role, window, password string }{
+	{"demo", store.RoleAdmin, "", "kaoqin-demo"},
+	{"hr", store.RoleHR, "", "kaoqin-demo"},
+	{"duchake", store.RoleSupervisor, "", "kaoqin-demo"},
+	{"shebao", store.RoleWindowHead, "社保业务", "kaoqin-demo"},
+}
+
+// demoLogin makes sure the demo's accounts exist and returns how to log in.
 func (d *demoRun) demoLogin(ctx context.Context, st *store.Store) (string, error) {
-	return "accounts arrive with the web issue", nil
+	for _, u := range demoUsers {
+		if _, err := st.GetUser(ctx, u.name); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		hash, err := web.HashPassword(u.password)
+		if err != nil {
+			return "", err
+		}
+		if err := st.AddUser(ctx, store.User{Name: u.name, PasswordHash: hash, Role: u.role, Window: u.window}, "demo"); err != nil {
+			return "", err
+		}
+	}
+	return "log in as demo / kaoqin-demo (admin); also hr, duchake (督查科) and shebao (社保业务 window head), same password", nil
 }

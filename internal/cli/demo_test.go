@@ -2,6 +2,10 @@ package cli
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,14 +34,33 @@ func TestDemoReportMatchesWhatWasPlayed(t *testing.T) {
 	done := make(chan error, 1)
 	began := time.Now()
 	go func() { done <- d.run(ctx) }()
+	var url string
 	select {
-	case <-ready:
+	case url = <-ready:
 	case err := <-done:
 		t.Fatalf("demo ended before it was ready: %v\n%s%s", err, out.String(), errs.String())
 	case <-time.After(90 * time.Second):
 		t.Fatalf("demo not ready after 90 s:\n%s", out.String())
 	}
 	t.Logf("demo ready in %v", time.Since(began))
+
+	// The printed login opens the dashboard.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Post(url+"/api/v1/login", "application/json", strings.NewReader(`{"name":"demo","password":"kaoqin-demo"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("demo login: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = client.Get(url + "/")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("dashboard: %v %v", resp, err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "社保业务") {
+		t.Errorf("dashboard does not show the windows:\n%.2000s", page)
+	}
 
 	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "kaoqin.db"), store.Options{Location: shanghai})
 	if err != nil {
