@@ -120,7 +120,8 @@ func (d *demoRun) run(ctx context.Context) error {
 	if err := waitHTTP(ctx, url+"/healthz", daemonErr); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.e.stdout, "daemon running: reading %d clocks every second (log: %s)\n", len(demo.Clocks), filepath.Join(d.dataDir, "kaoqin.log"))
+	d.push.start()
+	fmt.Fprintf(d.e.stdout, "daemon running: reading %d clocks every second, 1 clock pushing (log: %s)\n", len(demo.Clocks)-1, filepath.Join(d.dataDir, "kaoqin.log"))
 
 	if err := d.play(ctx, st, entered); err != nil {
 		return err
@@ -240,14 +241,18 @@ func (d *demoRun) startClocks() error {
 			d.addrs[c.Name] = path
 		}
 	}
-	d.push = newDemoPush(d)
+	if d.push, err = newDemoPush(d); err != nil {
+		return err
+	}
 	fmt.Fprintf(d.e.stdout, "clocks: ZKTeco tcp %s, udp %s, tcp+comm key %s; Anviz RS485 bus on %s; PUSH %s\n",
 		d.addrs[demo.Clocks[0].Name], d.addrs[demo.Clocks[1].Name], d.addrs[demo.Clocks[2].Name], path, d.push.describe())
 	return nil
 }
 
 func (d *demoRun) stopClocks() {
-	d.push.stop()
+	if d.push != nil {
+		d.push.stop()
+	}
 	for _, c := range d.zk {
 		c.Close()
 	}
@@ -337,6 +342,7 @@ func (d *demoRun) play(ctx context.Context, st *store.Store, entered bool) error
 				return err
 			}
 		}
+		d.push.flush()
 		if !entered {
 			if err := d.enter(ctx, st, day); err != nil {
 				return err

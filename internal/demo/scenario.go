@@ -33,6 +33,7 @@ var Clocks = []Clock{
 	{Name: "二楼-ZK", Protocol: "zk", Transport: "tcp", CommKey: 20261},
 	{Name: "三楼-Anviz1", Protocol: "anviz", Transport: "serial", DeviceID: 1},
 	{Name: "三楼-Anviz2", Protocol: "anviz", Transport: "serial", DeviceID: 2},
+	{Name: "综合窗口-PUSH", Protocol: "zk-push", Transport: "http"},
 }
 
 // Staff is one member of the demo roster.
@@ -60,7 +61,7 @@ var windows = []windowDef{
 	{"出入境", "公安局", 8, 2},
 	{"税务综合", "税务局", 9, 4},
 	{"发票领用", "税务局", 1, 4},
-	{"不动产登记", "不动产登记中心", 9, 0},
+	{"不动产登记", "不动产登记中心", 9, 5},
 	{"抵押登记", "不动产登记中心", 10, 0},
 }
 
