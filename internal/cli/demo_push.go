@@ -30,7 +30,9 @@ func newDemoPush(d *demoRun) (*demoPush, error) {
 	return p, nil
 }
 
-func (p *demoPush) describe() string   { return fmt.Sprintf("clock %s calling http://%s", p.sn, p.listen) }
+func (p *demoPush) describe() string {
+	return fmt.Sprintf("clock %s calling http://%s", p.sn, p.listen)
+}
 func (p *demoPush) configLine() string { return fmt.Sprintf("push: {listen: '%s'}\n", p.listen) }
 func (p *demoPush) clockConfig(c demo.Clock) string {
 	return fmt.Sprintf("  - {name: %s, protocol: zk-push, serial_number: %s}\n", c.Name, p.sn)

@@ -5,8 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
