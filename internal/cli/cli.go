@@ -167,6 +167,20 @@ func (f *flags) loadConfig() (*config.Config, int, bool) {
 	return cfg, 0, true
 }
 
+// openStore loads the config named by --config and opens its database, refusing an old schema.
+// On failure it has printed why.
+func (f *flags) openStore(ctx context.Context) (*config.Config, *store.Store, int, bool) {
+	cfg, code, ok := f.loadConfig()
+	if !ok {
+		return nil, nil, code, false
+	}
+	s, code, ok := f.e.openStore(ctx, cfg, false)
+	if !ok {
+		return nil, nil, code, false
+	}
+	return cfg, s, 0, true
+}
+
 // openStore opens the configured database, refusing an old schema unless migrating.
 func (e *env) openStore(ctx context.Context, cfg *config.Config, migrating bool) (*store.Store, int, bool) {
 	s, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{

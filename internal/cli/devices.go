@@ -374,11 +374,7 @@ func runDevicesUnknown(ctx context.Context, e *env, args []string) int {
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	cfg, code, ok := f.loadConfig()
-	if !ok {
-		return code
-	}
-	s, code, ok := e.openStore(ctx, cfg, false)
+	_, s, code, ok := f.openStore(ctx)
 	if !ok {
 		return code
 	}

@@ -78,11 +78,7 @@ func runImport(ctx context.Context, e *env, k importKind, args []string) int {
 		return exitUsage
 	}
 	file := pos[0]
-	cfg, code, ok := f.loadConfig()
-	if !ok {
-		return code
-	}
-	s, code, ok := e.openStore(ctx, cfg, false)
+	cfg, s, code, ok := f.openStore(ctx)
 	if !ok {
 		return code
 	}

@@ -233,11 +233,7 @@ func runMonthCorrect(ctx context.Context, e *env, args []string) int {
 		}
 		return exitUsage
 	}
-	cfg, code, ok := f.loadConfig()
-	if !ok {
-		return code
-	}
-	s, code, ok := e.openStore(ctx, cfg, false)
+	_, s, code, ok := f.openStore(ctx)
 	if !ok {
 		return code
 	}

@@ -43,11 +43,7 @@ func (e *env) userCmd(ctx context.Context, name, usage string, args []string, ex
 		fmt.Fprintf(e.stderr, "kaoqin %s: give exactly one user name\n", cmd)
 		return exitUsage
 	}
-	cfg, code, ok := f.loadConfig()
-	if !ok {
-		return code
-	}
-	s, code, ok := e.openStore(ctx, cfg, false)
+	_, s, code, ok := f.openStore(ctx)
 	if !ok {
 		return code
 	}
