@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -169,11 +170,27 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, api bool, code int
 }
 
 type loginData struct {
-	Next, Name, Error string
+	Next, Name, Error, CSRF string
+}
+
+// loginCookie carries the login form's CSRF token (double submit): there is no session yet to
+// bind a token to, and a login forced from another site would put the victim in the attacker's
+// account.
+const loginCookie = "kaoqin_login"
+
+// loginToken returns the login form's token, setting its cookie when the browser has none.
+func (s *server) loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == 32 {
+		return c.Value
+	}
+	tok := randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: s.o.Secure,
+		SameSite: http.SameSiteStrictMode})
+	return tok
 }
 
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", nil, loginData{Next: safeNext(r.URL.Query().Get("next"))})
+	s.render(w, r, http.StatusOK, "login", nil, loginData{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.loginToken(w, r)})
 }
 
 // safeNext keeps a redirect after login on this site.
@@ -239,15 +256,22 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
 	name, pw := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
+	c, err := r.Cookie(loginCookie)
+	if err != nil || len(c.Value) != 32 || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		s.render(w, r, http.StatusForbidden, "login", nil, loginData{Next: next, Name: name, CSRF: s.loginToken(w, r),
+			Error: "登录表单已过期或来源不明，请重新登录。"})
+		return
+	}
+	tok := c.Value
 	sess, err := s.authenticate(w, r, name, pw)
 	switch {
 	case errors.Is(err, errLocked):
-		s.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Name: name, Error: "登录失败次数过多，请 15 分钟后再试。"})
+		s.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Name: name, CSRF: tok, Error: "登录失败次数过多，请 15 分钟后再试。"})
 	case err != nil:
 		s.log.Error("login", "err", err)
-		s.render(w, r, http.StatusServiceUnavailable, "login", nil, loginData{Next: next, Name: name, Error: "数据库暂时不可用，请稍后再试。"})
+		s.render(w, r, http.StatusServiceUnavailable, "login", nil, loginData{Next: next, Name: name, CSRF: tok, Error: "数据库暂时不可用，请稍后再试。"})
 	case sess == nil:
-		s.render(w, r, http.StatusUnauthorized, "login", nil, loginData{Next: next, Name: name, Error: "用户名或密码错误。"})
+		s.render(w, r, http.StatusUnauthorized, "login", nil, loginData{Next: next, Name: name, CSRF: tok, Error: "用户名或密码错误。"})
 	default:
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
@@ -265,6 +289,12 @@ func (s *server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name     string `json:"name"`
 		Password string `json:"password"`
+	}
+	// A cross-site form can post text/plain but not application/json (that needs a CORS preflight,
+	// which this server never grants): the content type is the API login's CSRF protection.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "Content-Type must be application/json"})
+		return
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
 	if err := dec.Decode(&in); err != nil {

@@ -183,10 +183,19 @@ func (c *client) postJSON(path string, v any) (*http.Response, string) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
+// postLogin posts the login form as a browser does: with the token the login page gave it.
+func (c *client) postLogin(v url.Values) (*http.Response, string) {
+	_, page := c.get("/login")
+	if m := csrfRE.FindStringSubmatch(page); m != nil {
+		v.Set("csrf", m[1])
+	}
+	return c.postForm("/login", v)
+}
+
 // login logs in through the form and keeps the CSRF token of the session.
 func (c *client) login(name string) *client {
 	c.t.Helper()
-	resp, body := c.postForm("/login", url.Values{"name": {name}, "password": {testPassword}, "next": {"/today"}})
+	resp, body := c.postLogin(url.Values{"name": {name}, "password": {testPassword}, "next": {"/today"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		c.t.Fatalf("login %s: got %d, want 303: %s", name, resp.StatusCode, body)
 	}

@@ -180,11 +180,11 @@ func TestLoginRateLimit(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 4)
 	c := f.client(t)
 	for i := 0; i < maxFailsPerUser; i++ {
-		if resp, _ := c.postForm("/login", url.Values{"name": {"hr"}, "password": {"wrong password"}}); resp.StatusCode != http.StatusUnauthorized {
+		if resp, _ := c.postLogin(url.Values{"name": {"hr"}, "password": {"wrong password"}}); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("failure %d: got %d, want 401", i+1, resp.StatusCode)
 		}
 	}
-	resp, body := c.postForm("/login", url.Values{"name": {"hr"}, "password": {testPassword}})
+	resp, body := c.postLogin(url.Values{"name": {"hr"}, "password": {testPassword}})
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "15 分钟") {
 		t.Errorf("6th attempt with the right password: got %d, want 429", resp.StatusCode)
 	}
@@ -195,9 +195,9 @@ func TestLoginRateLimit(t *testing.T) {
 	f.client(t).login("sup")
 	// An address trying many names is locked after maxFailsPerAddr.
 	for i := 0; i < maxFailsPerAddr; i++ {
-		c.postForm("/login", url.Values{"name": {"guess" + string(rune('a'+i))}, "password": {"x"}})
+		c.postLogin(url.Values{"name": {"guess" + string(rune('a'+i))}, "password": {"x"}})
 	}
-	if resp, _ := c.postForm("/login", url.Values{"name": {"admin"}, "password": {testPassword}}); resp.StatusCode != http.StatusTooManyRequests {
+	if resp, _ := c.postLogin(url.Values{"name": {"admin"}, "password": {testPassword}}); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("address over its limit: got %d, want 429", resp.StatusCode)
 	}
 	body2, _ := f.st.AuditLog(ctx, 100)
@@ -225,13 +225,13 @@ func TestInertEverywhere(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), 4)
 	evil := `"><img src=x onerror=alert(1)>`
 	stranger := f.client(t)
-	_, body := stranger.postForm("/login", url.Values{"name": {evil}, "password": {"x"}})
+	_, body := stranger.postLogin(url.Values{"name": {evil}, "password": {"x"}})
 	if strings.Contains(body, "<img") {
 		t.Errorf("login page reflects markup")
 	}
 	for _, next := range []string{"//evil.example/", "https://evil.example/", `/\evil.example`} {
 		c := f.client(t)
-		resp, _ := c.postForm("/login", url.Values{"name": {"sup"}, "password": {testPassword}, "next": {next}})
+		resp, _ := c.postLogin(url.Values{"name": {"sup"}, "password": {testPassword}, "next": {next}})
 		if loc := resp.Header.Get("Location"); loc != "/today" {
 			t.Errorf("next %q: redirected to %q, want /today", next, loc)
 		}
@@ -255,5 +255,26 @@ func TestInertEverywhere(t *testing.T) {
 	_, body = c.get("/audit")
 	if !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 		t.Errorf("audit page does not show the note as text")
+	}
+}
+
+// A login forced from another site would put the victim in the attacker's account: the login
+// form needs the token its page set, and the API login needs a JSON body (a cross-site form
+// cannot send one).
+func TestLoginCSRF(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), 2)
+	c := f.client(t)
+	if resp, _ := c.postForm("/login", url.Values{"name": {"admin"}, "password": {testPassword}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("login form without its token: got %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := c.postForm("/login", url.Values{"name": {"admin"}, "password": {testPassword}, "csrf": {strings.Repeat("a", 32)}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("login form with a token of its own making: got %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := c.do("POST", "/api/v1/login", strings.NewReader(`{"name":"admin","password":"`+testPassword+`"}`),
+		map[string]string{"Content-Type": "text/plain"}); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("API login as text/plain: got %d, want 415", resp.StatusCode)
+	}
+	if resp, _ := c.postLogin(url.Values{"name": {"admin"}, "password": {testPassword}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("login form with its token: got %d, want 303", resp.StatusCode)
 	}
 }
