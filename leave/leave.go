@@ -81,6 +81,21 @@ func (t Token) String() string {
 	return strings.Join(out, ", ")
 }
 
+// tokenChinese are the tokens as the article names them, for reasons shown in reports.
+var tokenChinese = []string{"窗口负责人", "中心分管领导", "窗口单位领导", "窗口单位公章", "咨询窗口登记",
+	"电话报备", "顶岗人员", "医院证明", "窗口单位证明", "会议培训通知", "函授学习证明"}
+
+// Chinese joins the Chinese names of the tokens in t with "、".
+func (t Token) Chinese() string {
+	var out []string
+	for i, n := range tokenChinese {
+		if t&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "、")
+}
+
 // Approvals is what a slip carries: its tokens, and the time of the phone notice when it was given
 // (phone_notice@2026-07-03 07:50:00).
 type Approvals struct {

@@ -64,23 +64,23 @@ const day = "2026-07-06" // a Monday
 func TestR14FilingTime(t *testing.T) {
 	ok := "window_head;center_leader"
 	runSlipCases(t, []slipCase{
-		{"filed in advance", multi, Personal, day + " 08:30:00", day + " 12:00:00", "2026-07-03 16:00:00", ok, true, false, false, "in advance"},
-		{"filed at the start", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 08:30:00", ok, true, false, false, "in advance"},
+		{"filed in advance", multi, Personal, day + " 08:30:00", day + " 12:00:00", "2026-07-03 16:00:00", ok, true, false, false, "事前备案"},
+		{"filed at the start", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 08:30:00", ok, true, false, false, "事前备案"},
 		{"filed after the start", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 08:31:00", ok, false, false, false, "事后备案"},
 		{"phone notice before start, slip next working day", multi, Personal, day + " 08:30:00", day + " 12:00:00", "2026-07-07 17:00:00",
-			ok + ";phone_notice@2026-07-06 07:50:00", true, false, false, "by the end of 2026-07-07"},
+			ok + ";phone_notice@2026-07-06 07:50:00", true, false, false, "未超过 2026-07-07"},
 		{"phone notice, slip at 23:59 of next working day", multi, Personal, day + " 08:30:00", day + " 12:00:00", "2026-07-07 23:59:59",
 			ok + ";phone_notice@2026-07-06 07:50:00", true, false, false, ""},
 		{"phone notice, slip two days later", multi, Personal, day + " 08:30:00", day + " 12:00:00", "2026-07-08 08:00:00",
-			ok + ";phone_notice@2026-07-06 07:50:00", false, false, false, "after the end of 2026-07-07"},
+			ok + ";phone_notice@2026-07-06 07:50:00", false, false, false, "已超过 2026-07-07"},
 		{"phone notice on Friday, slip on Monday", multi, Personal, "2026-07-10 08:30:00", "2026-07-10 12:00:00", "2026-07-13 09:00:00",
 			ok + ";phone_notice@2026-07-10 08:00:00", true, false, false, ""},
 		{"phone notice before the holiday, slip after it", multi, Personal, "2026-09-24 14:30:00", "2026-09-24 18:00:00", "2026-09-28 09:00:00",
-			ok + ";phone_notice@2026-09-24 14:00:00", true, false, false, "by the end of 2026-09-28"},
+			ok + ";phone_notice@2026-09-24 14:00:00", true, false, false, "未超过 2026-09-28"},
 		{"phone notice after the start", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 15:00:00",
-			ok + ";phone_notice@2026-07-06 08:31:00", false, false, false, "after the start"},
+			ok + ";phone_notice@2026-07-06 08:31:00", false, false, false, "晚于开始时间"},
 		{"phone notice without time cannot rescue a late slip", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 15:00:00",
-			ok + ";phone_notice", false, false, false, "has no time"},
+			ok + ";phone_notice", false, false, false, "未注明时间"},
 	})
 }
 
@@ -88,14 +88,14 @@ func TestR15ApprovalsMultiStaff(t *testing.T) {
 	adv := "2026-07-03 16:00:00"
 	runSlipCases(t, []slipCase{
 		{"temporary 60 min: window head + registered", multi, Temporary, day + " 09:00:00", day + " 10:00:00", adv, "window_head;registered", true, false, false, ""},
-		{"temporary 60 min without registration", multi, Temporary, day + " 09:00:00", day + " 10:00:00", adv, "window_head", false, false, false, "missing registered"},
-		{"temporary 61 min is half a day", multi, Temporary, day + " 09:00:00", day + " 10:01:00", adv, "window_head;center_leader", true, true, false, "half a day"},
-		{"temporary 61 min with only temporary approvals", multi, Temporary, day + " 09:00:00", day + " 10:01:00", adv, "window_head;registered", false, true, false, "missing center_leader"},
+		{"temporary 60 min without registration", multi, Temporary, day + " 09:00:00", day + " 10:00:00", adv, "window_head", false, false, false, "缺少咨询窗口登记"},
+		{"temporary 61 min is half a day", multi, Temporary, day + " 09:00:00", day + " 10:01:00", adv, "window_head;center_leader", true, true, false, "按请假半天处理"},
+		{"temporary 61 min with only temporary approvals", multi, Temporary, day + " 09:00:00", day + " 10:01:00", adv, "window_head;registered", false, true, false, "缺少中心分管领导"},
 		{"personal one day", multi, Personal, day + " 08:30:00", day + " 18:00:00", adv, "window_head;center_leader", true, false, false, ""},
-		{"personal one day without center leader", multi, Personal, day + " 08:30:00", day + " 18:00:00", adv, "window_head", false, false, false, "missing center_leader"},
-		{"personal over one day", multi, Personal, day + " 08:30:00", "2026-07-07 12:00:00", adv, "window_head;center_leader", false, false, false, "missing unit_leader, unit_stamp"},
+		{"personal one day without center leader", multi, Personal, day + " 08:30:00", day + " 18:00:00", adv, "window_head", false, false, false, "缺少中心分管领导"},
+		{"personal over one day", multi, Personal, day + " 08:30:00", "2026-07-07 12:00:00", adv, "window_head;center_leader", false, false, false, "缺少窗口单位领导、窗口单位公章"},
 		{"personal over one day, all four", multi, Personal, day + " 08:30:00", "2026-07-07 12:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", true, false, false, ""},
-		{"a weekend costs no working time", multi, Personal, "2026-07-10 14:30:00", "2026-07-13 12:00:00", adv, "window_head;center_leader", true, false, false, "420 working minutes"},
+		{"a weekend costs no working time", multi, Personal, "2026-07-10 14:30:00", "2026-07-13 12:00:00", adv, "window_head;center_leader", true, false, false, "420 个工作分钟"},
 	})
 }
 
@@ -103,12 +103,12 @@ func TestR16ApprovalsSingleStaff(t *testing.T) {
 	adv := "2026-07-03 16:00:00"
 	runSlipCases(t, []slipCase{
 		{"30 min: phone + registered, no substitute needed", single, Temporary, day + " 09:00:00", day + " 09:30:00", adv, "phone_notice;registered", true, false, false, ""},
-		{"31 min without substitute is OFF_POST", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader", false, false, true, "OFF_POST whatever else"},
+		{"31 min without substitute is OFF_POST", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader", false, false, true, "均按脱岗处理"},
 		{"31 min with substitute and center leader", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader;substitute", true, false, false, ""},
 		{"half a day, center leader", single, Personal, day + " 08:30:00", day + " 12:00:00", adv, "center_leader;substitute", true, false, false, ""},
-		{"over half a day needs unit", single, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader;substitute", false, false, false, "missing unit_leader, unit_stamp"},
+		{"over half a day needs unit", single, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader;substitute", false, false, false, "缺少窗口单位领导、窗口单位公章"},
 		{"over half a day, complete", single, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader;unit_leader;unit_stamp;substitute", true, false, false, ""},
-		{"everything but a substitute", single, Annual, day + " 08:30:00", "2026-07-10 18:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", false, false, true, "no substitute"},
+		{"everything but a substitute", single, Annual, day + " 08:30:00", "2026-07-10 18:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", false, false, true, "无人顶岗"},
 	})
 }
 
@@ -117,11 +117,11 @@ func TestR17Attachments(t *testing.T) {
 	all := "window_head;center_leader;unit_leader;unit_stamp"
 	runSlipCases(t, []slipCase{
 		{"sick 3 days needs no certificate", multi, Sick, day + " 08:30:00", "2026-07-08 18:00:00", adv, all, true, false, false, ""},
-		{"sick 4 days needs hospital_cert", multi, Sick, day + " 08:30:00", "2026-07-09 18:00:00", adv, all, false, false, false, "hospital_cert"},
+		{"sick 4 days needs hospital_cert", multi, Sick, day + " 08:30:00", "2026-07-09 18:00:00", adv, all, false, false, false, "须附医院证明"},
 		{"sick 4 days with hospital_cert", multi, Sick, day + " 08:30:00", "2026-07-09 18:00:00", adv, all + ";hospital_cert", true, false, false, ""},
-		{"meeting needs unit_cert and notice", multi, Meeting, day + " 08:30:00", day + " 12:00:00", adv, "window_head;center_leader;unit_cert", false, false, false, "missing notice"},
+		{"meeting needs unit_cert and notice", multi, Meeting, day + " 08:30:00", day + " 12:00:00", adv, "window_head;center_leader;unit_cert", false, false, false, "缺少会议培训通知"},
 		{"meeting complete", multi, Meeting, day + " 08:30:00", day + " 12:00:00", adv, "window_head;center_leader;unit_cert;notice", true, false, false, ""},
-		{"study needs study_cert", multi, Study, day + " 08:30:00", day + " 12:00:00", adv, "window_head;center_leader", false, false, false, "study_cert"},
+		{"study needs study_cert", multi, Study, day + " 08:30:00", day + " 12:00:00", adv, "window_head;center_leader", false, false, false, "函授学习证明"},
 		{"marriage follows the approvals", multi, Marriage, day + " 08:30:00", "2026-07-10 18:00:00", adv, all, true, false, false, ""},
 	})
 }

@@ -30,10 +30,10 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	}
 	note := func(format string, args ...any) { v.Reasons = append(v.Reasons, fmt.Sprintf(format, args...)) }
 	if _, ok := ParseType(string(s.Type)); !ok {
-		fail("unknown leave type %q", s.Type)
+		fail("未知的假别 %q", s.Type)
 	}
 	if s.End.Before(s.Start) {
-		fail("R12: the slip ends (%s) before it starts (%s)", fmtTime(s.End), fmtTime(s.Start))
+		fail("R12：假条结束时间（%s）早于开始时间（%s）", fmtTime(s.End), fmtTime(s.Start))
 		return v
 	}
 	v.Minutes = r.WorkingMinutes(s.Start, s.End)
@@ -44,15 +44,15 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	// R14: filing time.
 	switch {
 	case !s.FiledAt.After(s.Start):
-		note("R14: filed %s, in advance", fmtTime(s.FiledAt))
+		note("R14：%s 提交，事前备案", fmtTime(s.FiledAt))
 	case !a.Has(PhoneNotice):
-		fail("R14: filed %s, after the start %s, with no phone notice (事后备案不予认可)", fmtTime(s.FiledAt), fmtTime(s.Start))
+		fail("R14：%s 提交，晚于开始时间 %s，且无电话报备（事后备案不予认可）", fmtTime(s.FiledAt), fmtTime(s.Start))
 	case a.PhoneNoticeAt.IsZero():
 		// Decision: a phone notice without its time cannot show it came before the start.
-		fail("R14: filed %s, after the start %s; the phone notice has no time, so it cannot show it came before the start (write phone_notice@YYYY-MM-DD HH:MM:SS)",
+		fail("R14：%s 提交，晚于开始时间 %s；电话报备未注明时间，不能证明在开始前报备（写作 phone_notice@YYYY-MM-DD HH:MM:SS）",
 			fmtTime(s.FiledAt), fmtTime(s.Start))
 	case a.PhoneNoticeAt.After(s.Start):
-		fail("R14: phone notice at %s, after the start %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.Start))
+		fail("R14：电话报备时间 %s 晚于开始时间 %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.Start))
 	default:
 		due := startDay
 		for i := 0; i < r.PhoneNoticeWorkingDays; i++ {
@@ -60,9 +60,9 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 		}
 		// Decision: "by the end of the first working day" is by midnight of that day.
 		if s.FiledAt.Before((due + 1).Time()) {
-			note("R14: phone notice at %s before the start, written slip filed %s, by the end of %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.FiledAt), due)
+			note("R14：开始前 %s 电话报备，书面假条 %s 提交，未超过 %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.FiledAt), due)
 		} else {
-			fail("R14: phone notice at %s before the start, but the written slip was filed %s, after the end of %s (the first working day after the leave starts)",
+			fail("R14：开始前 %s 电话报备，但书面假条 %s 才提交，已超过 %s（请假开始后的第一个工作日）",
 				fmtTime(a.PhoneNoticeAt), fmtTime(s.FiledAt), due)
 		}
 	}
@@ -76,52 +76,52 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 		case v.Minutes <= t:
 			// Decision: the article asks for a substitute at a one-person window but names a
 			// consequence only beyond 30 minutes, so a short absence needs none.
-			need, tier = PhoneNotice|Registered, fmt.Sprintf("R16: one-person window, up to %d minutes", t)
+			need, tier = PhoneNotice|Registered, fmt.Sprintf("R16：单人窗口，%d 分钟以内", t)
 		case v.Minutes <= dayMin/2:
-			need, tier = CenterLeader, fmt.Sprintf("R16: one-person window, over %d minutes up to half a day", t)
+			need, tier = CenterLeader, fmt.Sprintf("R16：单人窗口，超过 %d 分钟、不超过半天", t)
 		default:
-			need, tier = UnitLeader|UnitStamp|CenterLeader, "R16: one-person window, over half a day"
+			need, tier = UnitLeader|UnitStamp|CenterLeader, "R16：单人窗口，超过半天"
 		}
 		if v.Minutes > t && !a.Has(Substitute) {
 			v.OffPost = true
-			fail("R16: %d working minutes away from a one-person window with no substitute recorded: OFF_POST whatever else was filed", v.Minutes)
+			fail("R16：离开单人窗口 %d 个工作分钟且无人顶岗：不论手续如何均按脱岗处理", v.Minutes)
 		}
 	} else {
 		t := r.TemporaryMinutes
 		switch {
 		case v.Minutes <= t:
-			need, tier = WindowHead|Registered, fmt.Sprintf("R15: up to %d minutes (temporary absence)", t)
+			need, tier = WindowHead|Registered, fmt.Sprintf("R15：%d 分钟以内（临时外出）", t)
 		case v.Minutes <= dayMin:
-			need, tier = WindowHead|CenterLeader, fmt.Sprintf("R15: over %d minutes up to 1 working day", t)
+			need, tier = WindowHead|CenterLeader, fmt.Sprintf("R15：超过 %d 分钟、不超过 1 个工作日", t)
 		default:
-			need, tier = WindowHead|UnitLeader|UnitStamp|CenterLeader, "R15: over 1 working day"
+			need, tier = WindowHead|UnitLeader|UnitStamp|CenterLeader, "R15：超过 1 个工作日"
 		}
 		if s.Type == Temporary && v.Minutes > t {
 			// Decision: the half-day booking is written for windows with two or more staff
 			// (九(一)1); at a one-person window the same absence is judged by R16 instead.
 			v.HalfDay = true
-			note("R15: temporary absence of %d working minutes, over %d: booked as half a day of leave", v.Minutes, t)
+			note("R15：临时外出 %d 个工作分钟，超过 %d 分钟：按请假半天处理", v.Minutes, t)
 		}
 	}
 	if missing := need &^ a.Tokens; missing != 0 {
-		fail("%s (%d working minutes) needs %s; missing %s (手续不齐不予认可)", tier, v.Minutes, need, missing)
+		fail("%s（%d 个工作分钟）须有%s；缺少%s（手续不齐不予认可）", tier, v.Minutes, need.Chinese(), missing.Chinese())
 	} else {
-		note("%s (%d working minutes): approvals %s present", tier, v.Minutes, need)
+		note("%s（%d 个工作分钟）：%s齐全", tier, v.Minutes, need.Chinese())
 	}
 
 	// R17: attachments.
 	switch s.Type {
 	case Sick:
 		if v.Minutes > r.SickCertDays*dayMin && !a.Has(HospitalCert) {
-			fail("R17: sick leave of more than %d working days needs hospital_cert", r.SickCertDays)
+			fail("R17：病假超过 %d 个工作日须附医院证明", r.SickCertDays)
 		}
 	case Meeting:
 		if missing := (UnitCert | Notice) &^ a.Tokens; missing != 0 {
-			fail("R17: meeting or training leave needs the unit's certificate and the notice; missing %s", missing)
+			fail("R17：会议培训假须附窗口单位证明和会议培训通知；缺少%s", missing.Chinese())
 		}
 	case Study:
 		if !a.Has(StudyCert) {
-			fail("R17: correspondence study leave needs study_cert")
+			fail("R17：函授学习假须附函授学习证明")
 		}
 	}
 	return v

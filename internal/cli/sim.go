@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -32,42 +33,67 @@ func runSimZK(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	clock, err := zkemu.New(zkemu.Config{SerialNumber: *serial, CommKey: *commKey, RecordSize: *recordSize, Location: cfg.Location()})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
-		return exitUsage
-	}
-	defer clock.Close()
-	for i := 1; i <= *users; i++ {
-		if err := clock.AddUser(zk.User{UID: i, UserID: strconv.Itoa(i), Name: fmt.Sprintf("用户%d", i)}); err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
-			return exitUsage
-		}
-	}
+	var data []byte
 	if *punches != "" {
-		data, err := os.ReadFile(*punches)
-		if err != nil {
+		var err error
+		if data, err = os.ReadFile(*punches); err != nil {
 			fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
 			return exitUsage
 		}
-		if err := clock.LoadPunchesCSV(bytes.NewReader(data)); err != nil {
-			fmt.Fprintln(e.stderr, strings.ReplaceAll(err.Error(), "punches:", *punches+":"))
-			return exitUsage
-		}
 	}
-	addr, err := clock.ListenTCP(*listen)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
-		return exitFail
-	}
-	fmt.Fprintf(e.stdout, "zk clock %s listening on tcp %s\n", *serial, addr)
-	if *udp {
-		ua, err := clock.ListenUDP(addr.String())
+	newClock := func() (*zkemu.Clock, int) {
+		clock, err := zkemu.New(zkemu.Config{SerialNumber: *serial, CommKey: *commKey, RecordSize: *recordSize, Location: cfg.Location()})
 		if err != nil {
+			fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
+			return nil, exitUsage
+		}
+		for i := 1; i <= *users; i++ {
+			if err := clock.AddUser(zk.User{UID: i, UserID: strconv.Itoa(i), Name: fmt.Sprintf("用户%d", i)}); err != nil {
+				clock.Close()
+				fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
+				return nil, exitUsage
+			}
+		}
+		if data != nil {
+			if err := clock.LoadPunchesCSV(bytes.NewReader(data)); err != nil {
+				clock.Close()
+				fmt.Fprintln(e.stderr, strings.ReplaceAll(err.Error(), "punches:", *punches+":"))
+				return nil, exitUsage
+			}
+		}
+		return clock, 0
+	}
+	// TCP and UDP share the port, as on a real clock. With port 0 the kernel picks a TCP port whose
+	// UDP twin may be taken: then try another.
+	_, port, _ := net.SplitHostPort(*listen)
+	for attempt := 1; ; attempt++ {
+		clock, code := newClock()
+		if clock == nil {
+			return code
+		}
+		addr, err := clock.ListenTCP(*listen)
+		if err != nil {
+			clock.Close()
 			fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
 			return exitFail
 		}
-		fmt.Fprintf(e.stdout, "zk clock %s listening on udp %s\n", *serial, ua)
+		var ua net.Addr
+		if *udp {
+			if ua, err = clock.ListenUDP(addr.String()); err != nil {
+				clock.Close()
+				if port == "0" && attempt < 20 {
+					continue
+				}
+				fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
+				return exitFail
+			}
+		}
+		defer clock.Close()
+		fmt.Fprintf(e.stdout, "zk clock %s listening on tcp %s\n", *serial, addr)
+		if ua != nil {
+			fmt.Fprintf(e.stdout, "zk clock %s listening on udp %s\n", *serial, ua)
+		}
+		break
 	}
 	<-ctx.Done()
 	return exitOK
