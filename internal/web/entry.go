@@ -447,13 +447,13 @@ func (s *server) entryPost(w http.ResponseWriter, r *http.Request, u *session) {
 		http.Redirect(w, r, "/entry/"+k.Name+"?ok="+strings.Join(ids, ","), http.StatusSeeOther)
 		return
 	}
-	d := entryData{Kind: k, Kinds: entryKinds, Fields: fields, Error: er.Problems[""]}
+	d := entryData{Kind: k, Kinds: entryKinds, Fields: fields, Error: zh(er.Problems[""])}
 	for i := range d.Fields {
-		d.Fields[i].Error = er.Problems[d.Fields[i].Name]
+		d.Fields[i].Error = zh(er.Problems[d.Fields[i].Name])
 	}
 	for f, msg := range er.Problems {
 		if f != "" && !slices.ContainsFunc(d.Fields, func(x field) bool { return x.Name == f }) {
-			d.Error += msg
+			d.Error += zh(msg)
 		}
 	}
 	s.renderPage(w, http.StatusUnprocessableEntity, "entry", &pageData{Title: k.Title, U: u, Data: d})

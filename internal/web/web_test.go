@@ -156,7 +156,7 @@ func TestInert(t *testing.T) {
 		if strings.Contains(body, "<script>") {
 			t.Errorf("a field's value came back as markup")
 		}
-		for _, want := range []string{"&lt;script&gt;", `unknown leave type`, "approvals:"} {
+		for _, want := range []string{"&lt;script&gt;", `未知的假别`, "审批手续"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the form's answer lacks %q", want)
 			}
