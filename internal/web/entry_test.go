@@ -173,9 +173,12 @@ func TestClocksAndEnroll(t *testing.T) {
 	if _, err := f.st.InsertPunches(ctx, []store.Punch{{Clock: "hall", UserID: "77", Time: wall("2026-07-15 08:10:00")}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.st.RecordUnknownPush(ctx, "CQZ7000001", "192.0.2.7:4370", wall("2026-07-15 08:20:00")); err != nil {
+		t.Fatal(err)
+	}
 	c := f.client(t).login("admin")
 	_, body := c.get("/clocks")
-	for _, want := range []string{"hall", "side", "77", "本时段未读取"} {
+	for _, want := range []string{"hall", "side", "77", "本时段未读取", "CQZ7000001"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("clocks page lacks %q", want)
 		}

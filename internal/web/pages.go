@@ -435,6 +435,8 @@ type ClockStatus struct {
 }
 
 type clocksData struct {
+	// UnknownPush are PUSH clocks that called but are not configured (nothing of theirs is stored).
+	UnknownPush []store.UnknownPush
 	Clocks  []ClockStatus
 	Unknown []store.UnknownUser
 	Error   string
@@ -556,7 +558,12 @@ func (s *server) showClocks(w http.ResponseWriter, r *http.Request, u *session, 
 		s.serverError(w, r, false, err)
 		return
 	}
-	d := clocksData{Clocks: cs, Unknown: unk, Error: errMsg, Staff: staff}
+	push, err := s.st.UnknownPushClocks(r.Context())
+	if err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
+	d := clocksData{Clocks: cs, Unknown: unk, UnknownPush: push, Error: errMsg, Staff: staff}
 	if notice != "" {
 		d.Notice = "已登记：" + notice
 	}
