@@ -437,11 +437,11 @@ type ClockStatus struct {
 type clocksData struct {
 	// UnknownPush are PUSH clocks that called but are not configured (nothing of theirs is stored).
 	UnknownPush []store.UnknownPush
-	Clocks  []ClockStatus
-	Unknown []store.UnknownUser
-	Error   string
-	Notice  string
-	Staff   []store.Staff
+	Clocks      []ClockStatus
+	Unknown     []store.UnknownUser
+	Error       string
+	Notice      string
+	Staff       []store.Staff
 }
 
 // clocks merges the stored reads with the ingest metrics of the daemon's registry (skew, log
