@@ -178,10 +178,13 @@ func TestClocksAndEnroll(t *testing.T) {
 	}
 	c := f.client(t).login("admin")
 	_, body := c.get("/clocks")
-	for _, want := range []string{"hall", "side", "77", "本时段未读取", "CQZ7000001"} {
+	for _, want := range []string{"hall", "side", "77", "本时段未读取", "CQZ7000001", "<td>-93</td>", "42%"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("clocks page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "%!") {
+		t.Errorf("clocks page shows a formatting error:\n%s", body)
 	}
 	resp, _ := c.postForm("/clocks/enroll", url.Values{"csrf": {c.csrf}, "clock": {"hall"}, "clock_user_id": {"77"}, "staff_id": {"S0002"}})
 	if resp.StatusCode != http.StatusSeeOther {

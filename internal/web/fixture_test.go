@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kaoqin/kaoqin/ingest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -110,7 +111,13 @@ func newFixture(t testing.TB, st *store.Store, n int) *fixture {
 		}
 	}
 	f := &fixture{st: st, worker: w, rules: &rules, woken: make(chan struct{}, 100)}
-	h, srv := handler(Options{DB: st, Gatherer: prometheus.NewRegistry(), Store: st, Rules: &rules, Clocks: []string{"hall", "side"},
+	// The clock series the clocks page reads, as the daemon's ingest exports them.
+	reg := prometheus.NewRegistry()
+	m := ingest.NewMetrics(reg)
+	m.Up.WithLabelValues("hall").Set(1)
+	m.Skew.WithLabelValues("hall").Set(-93)
+	m.LogUsed.WithLabelValues("hall").Set(0.42)
+	h, srv := handler(Options{DB: st, Gatherer: reg, Store: st, Rules: &rules, Clocks: []string{"hall", "side"},
 		Now: func() time.Time { return testNow }, Wake: func() {
 			select {
 			case f.woken <- struct{}{}:

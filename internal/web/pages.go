@@ -74,6 +74,7 @@ var funcs = template.FuncMap{
 	// what was entered; html/template escapes it again for the page.
 	"unjson": strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace,
 	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
+	"whole":  func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
 }
 
 // render executes a page into a buffer first, so that a template error is a 500, not half a page.
