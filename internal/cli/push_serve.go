@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/kaoqin/kaoqin/ingest"
 	"github.com/kaoqin/kaoqin/internal/config"
@@ -26,7 +27,8 @@ func (d *daemon) startPush(ctx context.Context, cfg *config.Config, st *store.St
 		return nil, fmt.Errorf("push listener: %w", err)
 	}
 	d.push = ingest.NewReceiver(ingest.PushOptions{Store: st, Metrics: d.ingestMetric, PushMetrics: ingest.NewPushMetrics(d.reg),
-		Logger: d.log, Location: cfg.Location(), Stored: stored})
+		Logger: d.log, Location: cfg.Location(), Stored: stored, Delay: cfg.Push.Delay.Std(),
+		TransInterval: int(cfg.Push.TransInterval.Std() / time.Minute), ErrorDelay: cfg.Push.ErrorDelay.Std()})
 	d.push.Apply(cfg.Clocks)
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -60,9 +60,17 @@ type HTTP struct {
 	TLSKey  string `yaml:"tls_key"`
 }
 
-// Push is the listener for ZKTeco PUSH (ADMS) clocks.
+// Push is the listener for ZKTeco PUSH (ADMS) clocks and what the handshake tells them.
 type Push struct {
 	Listen string `yaml:"listen"`
+	// Delay is how often a clock polls for commands (the handshake's Delay=); a clock not heard from
+	// for three of these is down.
+	Delay Duration `yaml:"delay"`
+	// TransInterval is how often a clock uploads what its realtime uploads missed (TransInterval=,
+	// whole minutes).
+	TransInterval Duration `yaml:"trans_interval"`
+	// ErrorDelay is how long a clock waits after a failed request (ErrorDelay=).
+	ErrorDelay Duration `yaml:"error_delay"`
 }
 
 // Ingest holds defaults that apply to every clock.
@@ -250,8 +258,9 @@ func Default() *Config {
 		Database: Database{Driver: "sqlite", DSN: "./data/kaoqin.db"},
 		TimeZone: "Asia/Shanghai",
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
-		Push:     Push{Listen: ""},
-		Ingest:   Ingest{SkewThreshold: Duration(60 * time.Second), Timeout: Duration(30 * time.Second)},
+		Push: Push{Listen: "", Delay: Duration(10 * time.Second), TransInterval: Duration(time.Minute),
+			ErrorDelay: Duration(30 * time.Second)},
+		Ingest: Ingest{SkewThreshold: Duration(60 * time.Second), Timeout: Duration(30 * time.Second)},
 		Schedule: Schedule{
 			SummerFrom: "05-01", SummerTo: "09-30",
 			Summer: Season{

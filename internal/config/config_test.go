@@ -53,6 +53,7 @@ func TestInvalid(t *testing.T) {
 		"invalid-duplicate-device-id.yaml": `invalid-duplicate-device-id.yaml:9: clocks[1].device_id: device id 1 is already used by clock "a" on bus /dev/ttyUSB0; every clock on a bus needs its own id`,
 		"invalid-duration.yaml":            `invalid-duration.yaml:2: ingest.skew_threshold: "a minute" is not a duration; write it like 30s, 5m or 1h`,
 		"invalid-hours.yaml":               `invalid-hours.yaml:3: schedule.winter.am.end: working hours end (08:30) before they start (12:00)`,
+		"invalid-push-delay.yaml":          `invalid-push-delay.yaml:3: push.delay: 1.5s is out of range; use whole seconds from 1s to 1h (clocks poll every 3 to 8 s in realtime mode)`,
 		"invalid-protocol.yaml":            `invalid-protocol.yaml:3: clocks[0].protocol: unknown protocol "hikvision"; use zk, zk-push or anviz`,
 		"invalid-push-comm-key.yaml":       `invalid-push-comm-key.yaml:5: clocks[0].push_comm_key: only zk-push clocks send a push comm key; use comm_key for protocol zk`,
 		"invalid-push-no-serial.yaml":      `invalid-push-no-serial.yaml:2: clocks[0].serial_number: a zk-push clock is recognised by its serial number; give it`,

@@ -67,6 +67,15 @@ func (c *Config) validate(v *validator) {
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		v.add("http.tls_cert", "tls_cert and tls_key go together; give both or neither")
 	}
+	if d := c.Push.Delay.Std(); d < time.Second || d > time.Hour || d%time.Second != 0 {
+		v.add("push.delay", "%s is out of range; use whole seconds from 1s to 1h (clocks poll every 3 to 8 s in realtime mode)", d)
+	}
+	if d := c.Push.TransInterval.Std(); d < time.Minute || d > 24*time.Hour || d%time.Minute != 0 {
+		v.add("push.trans_interval", "%s is out of range; use whole minutes from 1m to 24h", d)
+	}
+	if d := c.Push.ErrorDelay.Std(); d < time.Second || d > time.Hour || d%time.Second != 0 {
+		v.add("push.error_delay", "%s is out of range; use whole seconds from 1s to 1h", d)
+	}
 	if c.Ingest.SkewThreshold <= 0 {
 		v.add("ingest.skew_threshold", "must be positive, such as 60s")
 	}
