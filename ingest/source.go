@@ -272,10 +272,6 @@ func parityByte(p string) byte {
 		return 'O'
 	case "even":
 		return 'E'
-	case "mark":
-		return 'M'
-	case "space":
-		return 'S'
 	}
 	return 'N'
 }

@@ -289,9 +289,10 @@ func checkSerial(v *validator, p string, s *SerialPort) {
 		v.add(p+".data_bits", "%d is out of range; use 5 to 8 (clocks use 8)", s.DataBits)
 	}
 	switch s.Parity {
-	case "none", "odd", "even", "mark", "space":
+	case "none", "odd", "even":
 	default:
-		v.add(p+".parity", "%q is unknown; use none, odd or even", s.Parity)
+		// The serial library drives none, odd and even; clocks use none.
+		v.add(p+".parity", "%q is not supported; use none, odd or even", s.Parity)
 	}
 	if s.StopBits != 1 && s.StopBits != 2 {
 		v.add(p+".stop_bits", "%d is not 1 or 2", s.StopBits)
