@@ -10,7 +10,8 @@ import (
 
 func runImportStaff(ctx context.Context, e *env, args []string) int {
 	f := e.flags("import staff", "import staff [--config FILE] [--actor NAME] FILE.csv\n\n"+
-		"Columns staff_id,name,window,unit and optionally clock_user_ids (clock:id;clock:id), UTF-8.\n"+
+		"Columns staff_id,name,window,unit and optionally clock_user_ids (clock:id;clock:id), start_date and\n"+
+		"end_date (YYYY-MM-DD: no result is computed outside them), UTF-8.\n"+
 		"One transaction: any bad row and nothing is written. Staff missing from the file become inactive.")
 	actor := f.String("actor", "cli", "who imports, for the audit log")
 	if code, ok := f.parse(args); !ok {
@@ -75,7 +76,8 @@ func parseRoster(file string, knownClock func(string) bool) ([]store.RosterEntry
 			problems = append(problems, t.Problem(st.Line, "a value is longer than 100 bytes"))
 			bad = true
 		}
-		e := store.RosterEntry{Staff: store.Staff{StaffID: st.ID, Name: st.Name, Window: st.Window, Unit: st.Unit, Active: true}}
+		e := store.RosterEntry{Staff: store.Staff{StaffID: st.ID, Name: st.Name, Window: st.Window, Unit: st.Unit, Active: true,
+			StartDate: st.StartDate, EndDate: st.EndDate}}
 		if withClocks {
 			e.Enrollments = []store.Enrollment{}
 		}

@@ -36,6 +36,8 @@ func TestParseStaff(t *testing.T) {
 		{"empty id and window", "staff_id,name,window,unit\n,a,,u\n", 0, "s.csv:2: staff_id is empty\ns.csv:2: window is empty: every staff member sits at a window, which decides R15 or R16\n"},
 		{"bad clock user", "staff_id,name,window,unit,clock_user_ids\n1001,a,w,u,hall\n", 0, "s.csv:2: clock_user_ids entry \"hall\" is not clock:user_id\n"},
 		{"clock user twice", "staff_id,name,window,unit,clock_user_ids\n1001,a,w,u,hall:1\n1002,b,w,u,hall:1\n", 1, "s.csv:3: user \"1\" of clock \"hall\" is already on line 2\n"},
+		{"dates", "staff_id,name,window,unit,start_date,end_date\n1001,a,w,u,2026-07-15,\n1002,b,w,u,2026-07-32,\n1003,c,w,u,2026-07-15,2026-07-01\n", 1,
+			"s.csv:3: start_date: bad date \"2026-07-32\": want YYYY-MM-DD\ns.csv:4: end_date 2026-07-01 is before start_date 2026-07-15\n"},
 	}
 	for _, tt := range tests {
 		st, ps := ParseStaff(table(t, "s.csv", tt.data, StaffColumns))
@@ -44,6 +46,9 @@ func TestParseStaff(t *testing.T) {
 		}
 	}
 	st, _ := ParseStaff(table(t, "s.csv", tests[0].data, StaffColumns))
+	if st, _ := ParseStaff(table(t, "s.csv", "staff_id,name,window,unit,start_date\n1001,a,w,u,2026-07-15\n", StaffColumns)); st[0].StartDate != "2026-07-15" {
+		t.Errorf("start date: got %q, want 2026-07-15", st[0].StartDate)
+	}
 	if len(st[0].Clocks) != 2 || st[0].Clocks[1] != (ClockUser{"annex", "7"}) {
 		t.Errorf("clocks got %v, want hall:1 and annex:7", st[0].Clocks)
 	}

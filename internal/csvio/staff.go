@@ -17,6 +17,9 @@ type Staff struct {
 	// Clocks are the user ids of this staff member on each clock (optional column
 	// clock_user_ids, "clock:id;clock:id"), for matching punches and failure reports by clock.
 	Clocks []ClockUser
+	// StartDate and EndDate are the optional columns start_date and end_date (YYYY-MM-DD, "" when
+	// empty): the first and last day the staff member works at the center.
+	StartDate, EndDate string
 }
 
 // ClockUser is a staff member's user id on one clock.
@@ -44,6 +47,25 @@ func ParseStaff(t *Table) ([]Staff, Problems) {
 		}
 		if s.Window == "" {
 			ps = append(ps, t.Problem(row.Line, "window is empty: every staff member sits at a window, which decides R15 or R16"))
+			bad = true
+		}
+		for _, col := range []struct {
+			name string
+			dst  *string
+		}{{"start_date", &s.StartDate}, {"end_date", &s.EndDate}} {
+			v := row.Get(col.name)
+			if v == "" {
+				continue
+			}
+			if _, err := ParseDate(v); err != nil {
+				ps = append(ps, t.Problem(row.Line, "%s: %v", col.name, err))
+				bad = true
+				continue
+			}
+			*col.dst = v
+		}
+		if s.StartDate != "" && s.EndDate != "" && s.EndDate < s.StartDate {
+			ps = append(ps, t.Problem(row.Line, "end_date %s is before start_date %s", s.EndDate, s.StartDate))
 			bad = true
 		}
 		for _, f := range strings.Split(row.Get("clock_user_ids"), ";") {

@@ -155,9 +155,14 @@ func (w *Worker) RecomputeRange(ctx context.Context, staffID string, from, to at
 	var res []attendance.Result
 	for _, sp := range spans {
 		res = leave.Classify(r.Period(sp.from, sp.to), st, rec, res[:0])
-		rows := make([]store.SegmentResult, len(res))
+		rows := make([]store.SegmentResult, 0, len(res))
 		for i := range res {
-			rows[i] = w.row(&res[i], in.Clocks, reads, now)
+			// Outside the staff member's start and end dates nothing is due; SaveResults removes
+			// what an earlier computation left there.
+			if !in.Staff.Employed(res[i].Date.String()) {
+				continue
+			}
+			rows = append(rows, w.row(&res[i], in.Clocks, reads, now))
 		}
 		err := s.SaveResults(ctx, staffID, sp.from.Time(), sp.to.Time(), rows)
 		if errors.Is(err, store.ErrMonthClosed) {

@@ -461,3 +461,48 @@ func TestTwoWorkersNeverShareADay(t *testing.T) {
 	})
 	t.Run("mysql", func(t *testing.T) { run(t, storetest.NewMySQLBackend(t)) })
 }
+
+// A staff member is due nothing outside their start and end dates: a newcomer is not ABSENT before
+// joining (whether the days come from a recompute, a sweep or a month close), and results computed
+// before the dates were known are removed.
+func TestNothingDueOutsideStartAndEndDates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		fixture(t, s)
+		w := newWorker(s, "2026-07-10 20:00:00")
+		if _, _, err := w.RecomputeRange(ctx, "1002", date("2026-07-06"), date("2026-07-10")); err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			rs, err := s.Results(ctx, wall("2026-07-06 00:00:00"), wall("2026-07-10 00:00:00"), "1002")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rs)
+		}
+		if n := count(); n != 10 {
+			t.Fatalf("before the dates are known: got %d results, want 10 (5 days × 2)", n)
+		}
+		// The roster now says 1002 joined on the 8th and leaves after the 9th.
+		roster := []store.RosterEntry{
+			{Staff: store.Staff{StaffID: "1001", Name: "甲", Window: "民政", Unit: "民政局"}},
+			{Staff: store.Staff{StaffID: "1002", Name: "乙", Window: "民政", Unit: "民政局", StartDate: "2026-07-08", EndDate: "2026-07-09"}},
+			{Staff: store.Staff{StaffID: "1003", Name: "丙", Window: "社保", Unit: "人社局"}},
+		}
+		if _, err := s.ImportStaff(ctx, roster, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.RecomputeRange(ctx, "1002", date("2026-07-06"), date("2026-07-10")); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 4 {
+			t.Errorf("with start 8th and end 9th: got %d results, want 4", n)
+		}
+		w.o.SweepDays = 5
+		if _, err := w.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if d := dirty(t, s); strings.Contains(d, "1002/2026-07-06") || strings.Contains(d, "1002/2026-07-10") {
+			t.Errorf("sweep marked days outside 1002's dates: %s", d)
+		}
+	})
+}

@@ -187,7 +187,7 @@ func (w *Worker) Sweep(ctx context.Context) (int, error) {
 		day := d.String()
 		for _, st := range staff {
 			k := store.DirtyDay{StaffID: st.StaffID, Day: day}
-			if st.Active && !have[k] {
+			if st.Active && st.Employed(day) && !have[k] {
 				mark = append(mark, k)
 			}
 		}

@@ -26,6 +26,14 @@ type Staff struct {
 	Window  string `db:"window_name" json:"window"`
 	Unit    string `db:"unit_name" json:"unit"`
 	Active  bool   `db:"active" json:"active"`
+	// StartDate and EndDate ("YYYY-MM-DD", "" = open) bound the days results are computed for.
+	StartDate string `db:"start_date" json:"start_date,omitempty"`
+	EndDate   string `db:"end_date" json:"end_date,omitempty"`
+}
+
+// Employed reports whether day ("YYYY-MM-DD") is within the staff member's start and end dates.
+func (st Staff) Employed(day string) bool {
+	return (st.StartDate == "" || day >= st.StartDate) && (st.EndDate == "" || day <= st.EndDate)
 }
 
 // Enrollment maps a clock's user id to a staff member.
@@ -79,12 +87,13 @@ func (s *Store) ImportStaff(ctx context.Context, roster []RosterEntry, actor str
 			old, had := existing[e.StaffID]
 			switch {
 			case !had:
-				_, err = tx.ExecContext(ctx, s.rebind("INSERT INTO staff (staff_id, name, window_id, unit_id, active, updated_at) VALUES (?,?,?,?,1,?)"),
-					e.StaffID, e.Name, wid, uid, now)
+				_, err = tx.ExecContext(ctx, s.rebind("INSERT INTO staff (staff_id, name, window_id, unit_id, active, updated_at, start_date, end_date) VALUES (?,?,?,?,1,?,?,?)"),
+					e.StaffID, e.Name, wid, uid, now, e.StartDate, e.EndDate)
 				res.Added++
-			case old.Name != e.Name || old.Window != e.Window || old.Unit != e.Unit || !old.Active:
-				_, err = tx.ExecContext(ctx, s.rebind("UPDATE staff SET name=?, window_id=?, unit_id=?, active=1, updated_at=? WHERE staff_id=?"),
-					e.Name, wid, uid, now, e.StaffID)
+			case old.Name != e.Name || old.Window != e.Window || old.Unit != e.Unit || !old.Active ||
+				old.StartDate != e.StartDate || old.EndDate != e.EndDate:
+				_, err = tx.ExecContext(ctx, s.rebind("UPDATE staff SET name=?, window_id=?, unit_id=?, active=1, updated_at=?, start_date=?, end_date=? WHERE staff_id=?"),
+					e.Name, wid, uid, now, e.StartDate, e.EndDate, e.StaffID)
 				res.Updated++
 			default:
 				res.Unchanged++
@@ -110,8 +119,11 @@ func (s *Store) ImportStaff(ctx context.Context, roster []RosterEntry, actor str
 			}
 		}
 		sort.Strings(gone)
+		// Someone missing from the roster has left: without an end date of their own, their last
+		// day is the day before this import, so no later day is computed (as ABSENT) for them.
+		lastDay := dayString(Wall(s.now(), s.loc).AddDate(0, 0, -1))
 		for _, id := range gone {
-			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE staff SET active=0, updated_at=? WHERE staff_id=?"), now, id); err != nil {
+			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE staff SET active=0, updated_at=?, end_date = CASE WHEN end_date = '' THEN ? ELSE end_date END WHERE staff_id=?"), now, lastDay, id); err != nil {
 				return fmt.Errorf("store: deactivate %s: %w", id, err)
 			}
 			res.Deactivated++
@@ -200,7 +212,7 @@ func (s *Store) upsertName(ctx context.Context, tx *sqlx.Tx, table, name string,
 	return id, nil
 }
 
-const staffSelect = `SELECT s.staff_id, s.name, w.name AS window_name, u.name AS unit_name, s.active
+const staffSelect = `SELECT s.staff_id, s.name, w.name AS window_name, u.name AS unit_name, s.active, s.start_date, s.end_date
 	FROM staff s JOIN windows w ON w.id = s.window_id JOIN units u ON u.id = s.unit_id`
 
 // ListStaff returns every staff member, active or not, ordered by staff id.

@@ -199,7 +199,8 @@ func TestImportStaff(t *testing.T) {
 		}
 		want := []store.Staff{
 			{StaffID: "1001", Name: "张三丰", Window: "社保窗口", Unit: "人社局", Active: true},
-			{StaffID: "1002", Name: "李四", Window: "社保窗口", Unit: "人社局", Active: false},
+			{StaffID: "1002", Name: "李四", Window: "社保窗口", Unit: "人社局", Active: false,
+				EndDate: store.Wall(time.Now(), storetest.Location).AddDate(0, 0, -1).Format("2006-01-02")},
 			{StaffID: "1003", Name: "王五", Window: "婚姻登记", Unit: "民政局", Active: true},
 		}
 		if fmt.Sprint(all) != fmt.Sprint(want) {
@@ -297,4 +298,33 @@ func insertAll(b *testing.B, s *store.Store, ps []store.Punch) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Staff missing from a new roster get the day before the import as their last day, unless the
+// roster gave them one; start and end dates are kept.
+func TestImportStaffDates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		roster := []store.RosterEntry{
+			{Staff: store.Staff{StaffID: "1", Name: "A", Window: "W", Unit: "U", StartDate: "2026-07-15"}},
+			{Staff: store.Staff{StaffID: "2", Name: "B", Window: "W", Unit: "U"}},
+			{Staff: store.Staff{StaffID: "3", Name: "C", Window: "W", Unit: "U", EndDate: "2026-07-20"}},
+		}
+		if _, err := s.ImportStaff(ctx, roster, "t"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ImportStaff(ctx, roster[:1], "t"); err != nil {
+			t.Fatal(err)
+		}
+		yesterday := store.Wall(time.Now(), storetest.Location).AddDate(0, 0, -1).Format("2006-01-02")
+		all, _ := s.ListStaff(ctx)
+		want := map[string][2]string{"1": {"2026-07-15", ""}, "2": {"", yesterday}, "3": {"", "2026-07-20"}}
+		for _, st := range all {
+			if got := [2]string{st.StartDate, st.EndDate}; got != want[st.StaffID] {
+				t.Errorf("staff %s: got dates %v, want %v", st.StaffID, got, want[st.StaffID])
+			}
+		}
+		if !all[0].Employed("2026-07-15") || all[0].Employed("2026-07-14") {
+			t.Errorf("Employed around the start date is wrong for %+v", all[0])
+		}
+	})
 }
