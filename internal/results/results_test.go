@@ -506,3 +506,36 @@ func TestNothingDueOutsideStartAndEndDates(t *testing.T) {
 		}
 	})
 }
+
+// When a window gains or loses staff, the R15/R16 judgement of its slips may change: a roster import
+// queues the stored days of everyone at such a window, and only theirs.
+func TestRosterChangeRecomputesTheWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		fixture(t, s)
+		today := store.Wall(time.Now(), s.Location()).Format("2006-01-02")
+		w := newWorker(s, today+" 20:00:00")
+		d := attendance.DateOf(wall(today + " 00:00:00"))
+		for _, id := range []string{"1001", "1002", "1003"} {
+			if _, _, err := w.RecomputeRange(ctx, id, d-14, d); err != nil { // wide enough to hold working days in any holiday
+				t.Fatal(err)
+			}
+		}
+		drain(t, w)
+		roster := []store.RosterEntry{
+			{Staff: store.Staff{StaffID: "1001", Name: "甲", Window: "民政", Unit: "民政局"}},
+			{Staff: store.Staff{StaffID: "1002", Name: "乙", Window: "民政", Unit: "民政局"}},
+			{Staff: store.Staff{StaffID: "1003", Name: "丙", Window: "社保", Unit: "人社局"}},
+			{Staff: store.Staff{StaffID: "1004", Name: "丁", Window: "社保", Unit: "人社局"}}, // 社保 now has two
+		}
+		if _, err := s.ImportStaff(ctx, roster, "test"); err != nil {
+			t.Fatal(err)
+		}
+		got := dirty(t, s)
+		if !strings.Contains(got, "1003/") {
+			t.Errorf("1003's days not queued after 社保 gained a second staff member: %q", got)
+		}
+		if strings.Contains(got, "1001/") || strings.Contains(got, "1002/") {
+			t.Errorf("民政's days queued though its staffing did not change: %q", got)
+		}
+	})
+}

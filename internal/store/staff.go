@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -74,6 +75,7 @@ func (s *Store) ImportStaff(ctx context.Context, roster []RosterEntry, actor str
 		}
 		units, windows := map[string]int64{}, map[string]int64{}
 		seen := map[string]bool{}
+		changed := map[string]bool{} // windows whose staffing changed
 		for _, e := range roster {
 			seen[e.StaffID] = true
 			uid, err := s.upsertName(ctx, tx, "units", e.Unit, units, nil)
@@ -85,6 +87,13 @@ func (s *Store) ImportStaff(ctx context.Context, roster []RosterEntry, actor str
 				return err
 			}
 			old, had := existing[e.StaffID]
+			if !had || old.Window != e.Window || !old.Active || old.StartDate != e.StartDate || old.EndDate != e.EndDate {
+				// The staffing of these windows changed: it decides R15 or R16 for everyone there.
+				changed[e.Window] = true
+				if had {
+					changed[old.Window] = true
+				}
+			}
 			switch {
 			case !had:
 				_, err = tx.ExecContext(ctx, s.rebind("INSERT INTO staff (staff_id, name, window_id, unit_id, active, updated_at, start_date, end_date) VALUES (?,?,?,?,1,?,?,?)"),
@@ -123,10 +132,14 @@ func (s *Store) ImportStaff(ctx context.Context, roster []RosterEntry, actor str
 		// day is the day before this import, so no later day is computed (as ABSENT) for them.
 		lastDay := dayString(Wall(s.now(), s.loc).AddDate(0, 0, -1))
 		for _, id := range gone {
+			changed[existing[id].Window] = true
 			if _, err := tx.ExecContext(ctx, s.rebind("UPDATE staff SET active=0, updated_at=?, end_date = CASE WHEN end_date = '' THEN ? ELSE end_date END WHERE staff_id=?"), now, lastDay, id); err != nil {
 				return fmt.Errorf("store: deactivate %s: %w", id, err)
 			}
 			res.Deactivated++
+		}
+		if err := s.markStaffingChanged(ctx, tx, changed, now); err != nil {
+			return err
 		}
 		summary, _ := json.Marshal(map[string]any{"rows": len(roster), "added": res.Added, "updated": res.Updated,
 			"unchanged": res.Unchanged, "deactivated": gone})
@@ -299,4 +312,46 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 		return nil, fmt.Errorf("store: audit log: %w", err)
 	}
 	return out, nil
+}
+
+// markStaffingChanged queues for recomputation the stored days, from the start of last month on,
+// of everyone at a window whose staffing changed: whether a window has one staff member or more
+// decides which approvals a slip needs (R15, R16). Closed months are left to the worker to skip.
+func (s *Store) markStaffingChanged(ctx context.Context, tx *sqlx.Tx, windows map[string]bool, now string) error {
+	if len(windows) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(windows))
+	for w := range windows {
+		names = append(names, w)
+	}
+	sort.Strings(names)
+	t := Wall(s.now(), s.loc)
+	since := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+	q, args, err := sqlx.In(`SELECT DISTINCT r.staff_id, r.day FROM segment_results r
+		JOIN staff s ON s.staff_id = r.staff_id JOIN windows w ON w.id = s.window_id
+		WHERE w.name IN (?) AND r.day >= ?`, names, dayString(since))
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return fmt.Errorf("store: days of changed windows: %w", err)
+	}
+	var days []DirtyDay
+	for rows.Next() {
+		var d DirtyDay
+		var day wallTime
+		if err := rows.Scan(&d.StaffID, &day); err != nil {
+			rows.Close()
+			return err
+		}
+		d.Day = dayString(day.T)
+		days = append(days, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.markDays(ctx, tx, days, now)
 }
