@@ -88,7 +88,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	defer cancel()
 	// The results worker keeps results current; it stops with runCtx and is waited for before the
 	// store closes (defers run last-in first-out).
-	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log})
+	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log, Metrics: results.NewMetrics(d.reg)})
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(runCtx) }()
 	defer func() { cancel(); <-workerDone }()

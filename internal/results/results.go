@@ -47,6 +47,8 @@ type Options struct {
 	// SweepDays is how far back, in days before today, Sweep makes sure every active staff member
 	// has a result for every working day of an open month (62; negative: no sweep).
 	SweepDays int
+	// Metrics, when set, count the worker's work (the daemon passes its registry's).
+	Metrics *Metrics
 }
 
 // Worker recomputes results. Its methods are safe for concurrent use.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -538,4 +540,37 @@ func TestRosterChangeRecomputesTheWindow(t *testing.T) {
 			t.Errorf("民政's days queued though its staffing did not change: %q", got)
 		}
 	})
+}
+
+func TestWorkerMetrics(t *testing.T) {
+	s := storetest.SQLite(t)
+	fixture(t, s)
+	reg := prometheus.NewPedanticRegistry()
+	w := newWorker(s, "2026-07-08 20:00:00")
+	w.o.Metrics = NewMetrics(reg)
+	punch(t, s, "1@2026-07-06 08:20:00", "2@2026-07-07 08:20:00")
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(w.o.Metrics.Recomputed) < 2 || testutil.ToFloat64(w.o.Metrics.LastPass) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("recomputed %v days, want 2", testutil.ToFloat64(w.o.Metrics.Recomputed))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if q := testutil.ToFloat64(w.o.Metrics.Queued); q != 0 {
+		t.Errorf("queue after the pass: got %v, want 0", q)
+	}
+	for _, c := range []prometheus.Collector{w.o.Metrics.Recomputed, w.o.Metrics.Failed, w.o.Metrics.Queued, w.o.Metrics.LastPass} {
+		problems, err := testutil.CollectAndLint(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("metric %s: %s", p.Metric, p.Text)
+		}
+	}
 }

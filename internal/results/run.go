@@ -34,6 +34,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			w.log.Warn("recompute batch failed", "err", err)
 		}
+		if m := w.o.Metrics; m != nil && n < w.o.Batch {
+			if q, err := w.o.Store.CountDirtyDays(ctx); err == nil {
+				m.Queued.Set(float64(q))
+			}
+			m.LastPass.SetToCurrentTime()
+		}
 		if err == nil && n == w.o.Batch {
 			continue // more waiting: no pause
 		}
@@ -73,6 +79,13 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 		err = w.Recompute(ctx, d.StaffID, day)
 		if w.hook != nil {
 			w.hook(d, false)
+		}
+		if m := w.o.Metrics; m != nil {
+			if err == nil {
+				m.Recomputed.Inc()
+			} else if !errors.Is(err, ErrClosed) && !errors.Is(err, store.ErrNotFound) {
+				m.Failed.Inc()
+			}
 		}
 		switch {
 		case err == nil:

@@ -48,3 +48,12 @@ func (s *Store) LastPunchTimes(ctx context.Context) (map[string]time.Time, error
 	}
 	return out, rows.Err()
 }
+
+// CountDirtyDays counts the staff days waiting to be recomputed.
+func (s *Store) CountDirtyDays(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.GetContext(ctx, &n, "SELECT COUNT(*) FROM dirty_days"); err != nil {
+		return 0, fmt.Errorf("store: count dirty days: %w", err)
+	}
+	return n, nil
+}
