@@ -47,6 +47,8 @@ func commands() []command {
 		{"import patrol", "import patrol records from CSV (one transaction, audited)", runImportPatrol},
 		{"import failures", "import clock-failure reports from CSV (one transaction, audited)", runImportFailures},
 		{"import signins", "import manual sign-ins from CSV (one transaction, audited)", runImportSignins},
+		{"leave list", "list the leave slips of a period", runLeaveList},
+		{"leave cancel", "withdraw a leave slip (kept for the audit, excuses nothing)", runLeaveCancel},
 		{"month close", "recompute a month from all inputs and close it", runMonthClose},
 		{"month correct", "correct one segment's findings in a closed month", runMonthCorrect},
 		{"recompute", "recompute stored results for a date range", runRecompute},

@@ -37,6 +37,9 @@ type LeaveSlip struct {
 	Note       string
 	RecordedBy string
 	CreatedAt  time.Time
+	// CancelledAt is when the slip was withdrawn (zero while it stands); a withdrawn slip excuses
+	// nothing and is kept for the audit.
+	CancelledAt time.Time
 }
 
 // PatrolRecord is what a patrol saw: a staff member present or absent from From to To (R10, R11).
@@ -481,7 +484,7 @@ func (s *Store) LoadInputs(ctx context.Context, staffID string, from, to time.Ti
 }
 
 func (s *Store) querySlips(ctx context.Context, where string, args ...any) ([]LeaveSlip, error) {
-	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, type, start_at, end_at, filed_at, approvals, note, recorded_by, created_at FROM leave_slips WHERE "+where+" ORDER BY start_at, id"), args...)
+	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, type, start_at, end_at, filed_at, approvals, note, recorded_by, created_at, cancelled_at FROM leave_slips WHERE "+where+" ORDER BY start_at, id"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read leave slips: %w", err)
 	}
@@ -489,11 +492,11 @@ func (s *Store) querySlips(ctx context.Context, where string, args ...any) ([]Le
 	var out []LeaveSlip
 	for rows.Next() {
 		var sl LeaveSlip
-		var st, en, fi, cr wallTime
-		if err := rows.Scan(&sl.ID, &sl.StaffID, &sl.Type, &st, &en, &fi, &sl.Approvals, &sl.Note, &sl.RecordedBy, &cr); err != nil {
+		var st, en, fi, cr, ca wallTime
+		if err := rows.Scan(&sl.ID, &sl.StaffID, &sl.Type, &st, &en, &fi, &sl.Approvals, &sl.Note, &sl.RecordedBy, &cr, &ca); err != nil {
 			return nil, fmt.Errorf("store: read leave slips: %w", err)
 		}
-		sl.Start, sl.End, sl.FiledAt, sl.CreatedAt = st.T, en.T, fi.T, cr.T
+		sl.Start, sl.End, sl.FiledAt, sl.CreatedAt, sl.CancelledAt = st.T, en.T, fi.T, cr.T, ca.T
 		out = append(out, sl)
 	}
 	return out, rows.Err()
@@ -627,4 +630,51 @@ func (s *Store) ClockReads(ctx context.Context) (map[string]time.Time, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// CancelLeaveSlip withdraws a slip entered by mistake or withdrawn by its staff member: it is kept
+// (with when it was withdrawn) but excuses nothing from then on; its days are recomputed (a closed
+// month keeps its results: only a correction changes those), and the audit log has the old slip
+// and the reason.
+func (s *Store) CancelLeaveSlip(ctx context.Context, id int64, reason, actor string) (LeaveSlip, error) {
+	if strings.TrimSpace(reason) == "" {
+		return LeaveSlip{}, fmt.Errorf("%w: withdrawing a slip needs its reason", ErrBadInput)
+	}
+	var sl LeaveSlip
+	now := s.nowWall()
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		var row struct {
+			StaffID     string   `db:"staff_id"`
+			Type        string   `db:"type"`
+			Start       wallTime `db:"start_at"`
+			End         wallTime `db:"end_at"`
+			FiledAt     wallTime `db:"filed_at"`
+			Approvals   string   `db:"approvals"`
+			Note        string   `db:"note"`
+			RecordedBy  string   `db:"recorded_by"`
+			CancelledAt wallTime `db:"cancelled_at"`
+		}
+		err := tx.GetContext(ctx, &row, s.rebind("SELECT staff_id, type, start_at, end_at, filed_at, approvals, note, recorded_by, cancelled_at FROM leave_slips WHERE id = ?"), id)
+		if err != nil {
+			return notFound(err)
+		}
+		if row.CancelledAt.Valid {
+			return fmt.Errorf("%w: leave slip %d was already withdrawn at %s", ErrBadInput, id, WallString(row.CancelledAt.T))
+		}
+		sl = LeaveSlip{ID: id, StaffID: row.StaffID, Type: row.Type, Start: row.Start.T, End: row.End.T, FiledAt: row.FiledAt.T,
+			Approvals: row.Approvals, Note: row.Note, RecordedBy: row.RecordedBy}
+		if _, err := tx.ExecContext(ctx, s.rebind("UPDATE leave_slips SET cancelled_at = ? WHERE id = ?"), now, id); err != nil {
+			return fmt.Errorf("store: withdraw leave slip %d: %w", id, err)
+		}
+		if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "cancel", Entity: "leave_slip",
+			EntityID: strconv.FormatInt(id, 10), OldValue: jsonString(slipJSON(sl)), NewValue: jsonString(map[string]any{"cancelled_at": now, "reason": reason})}); err != nil {
+			return err
+		}
+		return s.markDays(ctx, tx, staffDays([]string{sl.StaffID}, sl.Start, sl.End), now)
+	})
+	if err != nil {
+		return LeaveSlip{}, err
+	}
+	sl.CancelledAt, _ = time.Parse(WallLayout, now)
+	return sl, nil
 }
