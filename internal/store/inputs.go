@@ -178,8 +178,57 @@ func insertID(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (int64, e
 	return r.LastInsertId()
 }
 
-// AddLeaveSlips stores slips in one transaction, audited as actor, and marks the days they span.
-// It returns the new ids, in order.
+// added is one row an Add method wrote: its id, the audit entry's new value, and the staff days
+// it touches.
+type added struct {
+	id    int64
+	value map[string]any
+	days  []DirtyDay
+}
+
+// addInputs is the skeleton of the Add methods: in one transaction, check that the staff ids
+// exist, insert each row with insert, audit it as an "add" of entity by actor, and queue the days
+// the rows touch for recomputation. Any failure writes nothing.
+func (s *Store) addInputs(ctx context.Context, entity, actor string, staffIDs []string, n int,
+	insert func(tx *sqlx.Tx, i int, now string) (added, error)) ([]int64, error) {
+	now := s.nowWall()
+	var out []int64
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		out = out[:0]
+		if err := s.knownStaff(ctx, tx, staffIDs); err != nil {
+			return err
+		}
+		var dirty []DirtyDay
+		for i := 0; i < n; i++ {
+			a, err := insert(tx, i, now)
+			if err != nil {
+				return err
+			}
+			out = append(out, a.id)
+			a.value["id"] = a.id
+			if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: entity,
+				EntityID: strconv.FormatInt(a.id, 10), NewValue: jsonString(a.value)}); err != nil {
+				return err
+			}
+			dirty = append(dirty, a.days...)
+		}
+		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recordedBy is who recorded an entry: its own field, else the actor entering it.
+func recordedBy(rec, actor string) string {
+	if rec == "" {
+		return actor
+	}
+	return rec
+}
+
+// AddLeaveSlips stores leave slips in one transaction, audited as actor, and marks their days.
 func (s *Store) AddLeaveSlips(ctx context.Context, slips []LeaveSlip, actor string) ([]int64, error) {
 	ids := make([]string, len(slips))
 	for i, sl := range slips {
@@ -194,39 +243,18 @@ func (s *Store) AddLeaveSlips(ctx context.Context, slips []LeaveSlip, actor stri
 		}
 		ids[i] = sl.StaffID
 	}
-	now := s.nowWall()
-	var out []int64
-	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		out = out[:0]
-		if err := s.knownStaff(ctx, tx, ids); err != nil {
-			return err
+	q := s.rebind("INSERT INTO leave_slips (staff_id, type, start_at, end_at, filed_at, approvals, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?,?,?)")
+	return s.addInputs(ctx, "leave_slip", actor, ids, len(slips), func(tx *sqlx.Tx, i int, now string) (added, error) {
+		sl := slips[i]
+		sl.RecordedBy = recordedBy(sl.RecordedBy, actor)
+		id, err := insertID(ctx, tx, q, sl.StaffID, sl.Type, WallString(sl.Start), WallString(sl.End), WallString(sl.FiledAt),
+			sl.Approvals, sl.Note, sl.RecordedBy, now)
+		if err != nil {
+			return added{}, fmt.Errorf("store: add leave slip of %s: %w", sl.StaffID, err)
 		}
-		q := s.rebind("INSERT INTO leave_slips (staff_id, type, start_at, end_at, filed_at, approvals, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?,?,?)")
-		var dirty []DirtyDay
-		for _, sl := range slips {
-			rec := sl.RecordedBy
-			if rec == "" {
-				rec = actor
-			}
-			id, err := insertID(ctx, tx, q, sl.StaffID, sl.Type, WallString(sl.Start), WallString(sl.End), WallString(sl.FiledAt),
-				sl.Approvals, sl.Note, rec, now)
-			if err != nil {
-				return fmt.Errorf("store: add leave slip of %s: %w", sl.StaffID, err)
-			}
-			out = append(out, id)
-			sl.ID, sl.RecordedBy = id, rec
-			if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: "leave_slip",
-				EntityID: strconv.FormatInt(id, 10), NewValue: jsonString(slipJSON(sl))}); err != nil {
-				return err
-			}
-			dirty = append(dirty, staffDays([]string{sl.StaffID}, sl.Start, sl.End)...)
-		}
-		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+		sl.ID = id
+		return added{id, slipJSON(sl), staffDays([]string{sl.StaffID}, sl.Start, sl.End)}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func slipJSON(sl LeaveSlip) map[string]any {
@@ -247,38 +275,17 @@ func (s *Store) AddPatrols(ctx context.Context, ps []PatrolRecord, actor string)
 		}
 		ids[i] = p.StaffID
 	}
-	now := s.nowWall()
-	var out []int64
-	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		out = out[:0]
-		if err := s.knownStaff(ctx, tx, ids); err != nil {
-			return err
+	q := s.rebind("INSERT INTO patrols (staff_id, from_at, to_at, observation, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?)")
+	return s.addInputs(ctx, "patrol", actor, ids, len(ps), func(tx *sqlx.Tx, i int, now string) (added, error) {
+		p := ps[i]
+		rec := recordedBy(p.RecordedBy, actor)
+		id, err := insertID(ctx, tx, q, p.StaffID, WallString(p.From), WallString(p.To), observation(p.Present), p.Note, rec, now)
+		if err != nil {
+			return added{}, fmt.Errorf("store: add patrol of %s: %w", p.StaffID, err)
 		}
-		q := s.rebind("INSERT INTO patrols (staff_id, from_at, to_at, observation, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?)")
-		var dirty []DirtyDay
-		for _, p := range ps {
-			rec := p.RecordedBy
-			if rec == "" {
-				rec = actor
-			}
-			id, err := insertID(ctx, tx, q, p.StaffID, WallString(p.From), WallString(p.To), observation(p.Present), p.Note, rec, now)
-			if err != nil {
-				return fmt.Errorf("store: add patrol of %s: %w", p.StaffID, err)
-			}
-			out = append(out, id)
-			if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: "patrol", EntityID: strconv.FormatInt(id, 10),
-				NewValue: jsonString(map[string]any{"id": id, "staff_id": p.StaffID, "from": WallString(p.From), "to": WallString(p.To),
-					"observation": observation(p.Present), "note": p.Note, "recorded_by": rec})}); err != nil {
-				return err
-			}
-			dirty = append(dirty, staffDays([]string{p.StaffID}, p.From, p.To)...)
-		}
-		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+		return added{id, map[string]any{"staff_id": p.StaffID, "from": WallString(p.From), "to": WallString(p.To),
+			"observation": observation(p.Present), "note": p.Note, "recorded_by": rec}, staffDays([]string{p.StaffID}, p.From, p.To)}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func observation(present bool) string {
@@ -308,50 +315,28 @@ func (s *Store) AddFailureReports(ctx context.Context, rs []FailureReport, actor
 		}
 		ids[i] = f.StaffID
 	}
-	now := s.nowWall()
-	var out []int64
-	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		out = out[:0]
-		if err := s.knownStaff(ctx, tx, ids); err != nil {
-			return err
+	q := s.rebind("INSERT INTO failure_reports (staff_id, clock, from_at, to_at, reported_at, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?,?)")
+	return s.addInputs(ctx, "failure_report", actor, ids, len(rs), func(tx *sqlx.Tx, i int, now string) (added, error) {
+		f := rs[i]
+		rec := recordedBy(f.RecordedBy, actor)
+		id, err := insertID(ctx, tx, q, f.StaffID, f.Clock, WallString(f.From), WallString(f.To), WallString(f.ReportedAt), f.Note, rec, now)
+		if err != nil {
+			return added{}, fmt.Errorf("store: add failure report of %s: %w", f.StaffID, err)
 		}
-		q := s.rebind("INSERT INTO failure_reports (staff_id, clock, from_at, to_at, reported_at, note, recorded_by, created_at) VALUES (?,?,?,?,?,?,?,?)")
-		var dirty []DirtyDay
-		for _, f := range rs {
-			rec := f.RecordedBy
-			if rec == "" {
-				rec = actor
+		staff := []string{f.StaffID}
+		if f.StaffID == Everyone {
+			if f.Clock == "" {
+				err = tx.SelectContext(ctx, &staff, "SELECT staff_id FROM staff WHERE active = 1")
+			} else {
+				err = tx.SelectContext(ctx, &staff, s.rebind("SELECT DISTINCT e.staff_id FROM enrollments e JOIN staff s ON s.staff_id = e.staff_id WHERE e.clock = ? AND s.active = 1"), f.Clock)
 			}
-			id, err := insertID(ctx, tx, q, f.StaffID, f.Clock, WallString(f.From), WallString(f.To), WallString(f.ReportedAt), f.Note, rec, now)
 			if err != nil {
-				return fmt.Errorf("store: add failure report of %s: %w", f.StaffID, err)
+				return added{}, fmt.Errorf("store: staff of failure report %d: %w", id, err)
 			}
-			out = append(out, id)
-			if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: "failure_report", EntityID: strconv.FormatInt(id, 10),
-				NewValue: jsonString(map[string]any{"id": id, "staff_id": f.StaffID, "clock": f.Clock, "from": WallString(f.From),
-					"to": WallString(f.To), "reported_at": WallString(f.ReportedAt), "note": f.Note, "recorded_by": rec})}); err != nil {
-				return err
-			}
-			staff := []string{f.StaffID}
-			if f.StaffID == Everyone {
-				var err error
-				if f.Clock == "" {
-					err = tx.SelectContext(ctx, &staff, "SELECT staff_id FROM staff WHERE active = 1")
-				} else {
-					err = tx.SelectContext(ctx, &staff, s.rebind("SELECT DISTINCT e.staff_id FROM enrollments e JOIN staff s ON s.staff_id = e.staff_id WHERE e.clock = ? AND s.active = 1"), f.Clock)
-				}
-				if err != nil {
-					return fmt.Errorf("store: staff of failure report %d: %w", id, err)
-				}
-			}
-			dirty = append(dirty, staffDays(staff, f.From, f.To)...)
 		}
-		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+		return added{id, map[string]any{"staff_id": f.StaffID, "clock": f.Clock, "from": WallString(f.From), "to": WallString(f.To),
+			"reported_at": WallString(f.ReportedAt), "note": f.Note, "recorded_by": rec}, staffDays(staff, f.From, f.To)}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // AddManualSignIns stores manual sign-ins in one transaction, audited as actor, and marks their days.
@@ -366,34 +351,16 @@ func (s *Store) AddManualSignIns(ctx context.Context, ms []ManualSignIn, actor s
 		}
 		ids[i] = m.StaffID
 	}
-	now := s.nowWall()
-	var out []int64
-	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		out = out[:0]
-		if err := s.knownStaff(ctx, tx, ids); err != nil {
-			return err
+	q := s.rebind("INSERT INTO manual_signins (staff_id, at, reason, recorded_by, created_at) VALUES (?,?,?,?,?)")
+	return s.addInputs(ctx, "manual_signin", actor, ids, len(ms), func(tx *sqlx.Tx, i int, now string) (added, error) {
+		m := ms[i]
+		id, err := insertID(ctx, tx, q, m.StaffID, WallString(m.At), m.Reason, m.RecordedBy, now)
+		if err != nil {
+			return added{}, fmt.Errorf("store: add manual sign-in of %s: %w", m.StaffID, err)
 		}
-		q := s.rebind("INSERT INTO manual_signins (staff_id, at, reason, recorded_by, created_at) VALUES (?,?,?,?,?)")
-		var dirty []DirtyDay
-		for _, m := range ms {
-			id, err := insertID(ctx, tx, q, m.StaffID, WallString(m.At), m.Reason, m.RecordedBy, now)
-			if err != nil {
-				return fmt.Errorf("store: add manual sign-in of %s: %w", m.StaffID, err)
-			}
-			out = append(out, id)
-			if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: "manual_signin", EntityID: strconv.FormatInt(id, 10),
-				NewValue: jsonString(map[string]any{"id": id, "staff_id": m.StaffID, "at": WallString(m.At), "reason": m.Reason,
-					"recorded_by": m.RecordedBy})}); err != nil {
-				return err
-			}
-			dirty = append(dirty, DirtyDay{StaffID: m.StaffID, Day: dayString(m.At)})
-		}
-		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+		return added{id, map[string]any{"staff_id": m.StaffID, "at": WallString(m.At), "reason": m.Reason,
+			"recorded_by": m.RecordedBy}, []DirtyDay{{StaffID: m.StaffID, Day: dayString(m.At)}}}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func dedupeDays(ds []DirtyDay) []DirtyDay {
