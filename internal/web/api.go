@@ -116,12 +116,7 @@ func (s *server) apiClocks(w http.ResponseWriter, r *http.Request, u *session) {
 		writeJSON(w, http.StatusForbidden, apiError{Error: "a window head does not see the clocks"})
 		return
 	}
-	cs, err := s.clocks(r.Context())
-	if err != nil {
-		s.serverError(w, r, true, err)
-		return
-	}
-	unk, err := s.st.UnknownUsers(r.Context())
+	d, err := s.clockOverview(r.Context())
 	if err != nil {
 		s.serverError(w, r, true, err)
 		return
@@ -133,12 +128,23 @@ func (s *server) apiClocks(w http.ResponseWriter, r *http.Request, u *session) {
 		First   string `json:"first"`
 		Last    string `json:"last"`
 	}
+	type unknownPush struct {
+		Serial     string `json:"serial_number"`
+		RemoteAddr string `json:"remote_addr"`
+		Requests   int64  `json:"requests"`
+		First      string `json:"first"`
+		Last       string `json:"last"`
+	}
 	out := struct {
-		Clocks  []ClockStatus `json:"clocks"`
-		Unknown []unknown     `json:"unknown_users"`
-	}{Clocks: cs, Unknown: []unknown{}}
-	for _, x := range unk {
+		Clocks      []ClockStatus `json:"clocks"`
+		Unknown     []unknown     `json:"unknown_users"`
+		UnknownPush []unknownPush `json:"unknown_push_clocks"`
+	}{Clocks: d.Clocks, Unknown: []unknown{}, UnknownPush: []unknownPush{}}
+	for _, x := range d.Unknown {
 		out.Unknown = append(out.Unknown, unknown{x.Clock, x.UserID, x.Punches, fmtWall(x.First), fmtWall(x.Last)})
+	}
+	for _, x := range d.UnknownPush {
+		out.UnknownPush = append(out.UnknownPush, unknownPush{x.Serial, x.RemoteAddr, x.Requests, fmtWall(x.FirstSeen), fmtWall(x.LastSeen)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -195,7 +195,7 @@ func TestClocksAndEnroll(t *testing.T) {
 		t.Errorf("unknown users after enrolling: %v", unk)
 	}
 	resp, body = c.get("/api/v1/clocks")
-	if resp.StatusCode != 200 || !strings.Contains(body, `"name": "side"`) {
+	if resp.StatusCode != 200 || !strings.Contains(body, `"name": "side"`) || !strings.Contains(body, `"serial_number": "CQZ7000001"`) {
 		t.Errorf("API clocks: %d %s", resp.StatusCode, body)
 	}
 }

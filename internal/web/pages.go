@@ -539,32 +539,35 @@ func (s *server) clocksPage(w http.ResponseWriter, r *http.Request, u *session) 
 	s.showClocks(w, r, u, http.StatusOK, "", r.URL.Query().Get("enrolled"))
 }
 
+// clockOverview is what the clocks page and the API show: every configured clock's status, the
+// clock user ids that match nobody, and the PUSH clocks that called without being configured.
+func (s *server) clockOverview(ctx context.Context) (clocksData, error) {
+	var d clocksData
+	var err error
+	if d.Clocks, err = s.clocks(ctx); err != nil {
+		return d, err
+	}
+	if d.Unknown, err = s.st.UnknownUsers(ctx); err != nil {
+		return d, err
+	}
+	d.UnknownPush, err = s.st.UnknownPushClocks(ctx)
+	return d, err
+}
+
 func (s *server) showClocks(w http.ResponseWriter, r *http.Request, u *session, code int, errMsg, notice string) {
 	if !u.can("clocks") {
 		s.fail(w, r, false, http.StatusForbidden, "无权查看打卡机")
 		return
 	}
-	cs, err := s.clocks(r.Context())
+	d, err := s.clockOverview(r.Context())
+	if err == nil {
+		d.Staff, err = s.st.ListStaff(r.Context())
+	}
 	if err != nil {
 		s.serverError(w, r, false, err)
 		return
 	}
-	unk, err := s.st.UnknownUsers(r.Context())
-	if err != nil {
-		s.serverError(w, r, false, err)
-		return
-	}
-	staff, err := s.st.ListStaff(r.Context())
-	if err != nil {
-		s.serverError(w, r, false, err)
-		return
-	}
-	push, err := s.st.UnknownPushClocks(r.Context())
-	if err != nil {
-		s.serverError(w, r, false, err)
-		return
-	}
-	d := clocksData{Clocks: cs, Unknown: unk, UnknownPush: push, Error: errMsg, Staff: staff}
+	d.Error = errMsg
 	if notice != "" {
 		d.Notice = "已登记：" + notice
 	}
