@@ -15,6 +15,7 @@ import (
 	"github.com/kaoqin/kaoqin/devices/anviz"
 	"github.com/kaoqin/kaoqin/devices/zk"
 	"github.com/kaoqin/kaoqin/internal/config"
+	"github.com/kaoqin/kaoqin/internal/faults"
 	"github.com/kaoqin/kaoqin/internal/store"
 )
 
@@ -90,6 +91,9 @@ func (z zkConn) Usage(ctx context.Context) (int, int, error) {
 func (z zkConn) Pull(ctx context.Context, cur store.Cursor, save SaveFunc) error {
 	recs, err := z.c.Attendance(ctx)
 	if err != nil {
+		return err
+	}
+	if err := faults.Hit(faults.ClockRead); err != nil {
 		return err
 	}
 	start := 0
@@ -249,7 +253,14 @@ func (a anvizConn) Pull(ctx context.Context, cur store.Cursor, save SaveFunc) er
 		for i, r := range recs {
 			out[i] = Record{UserID: r.UserID, Time: r.Time, Verify: r.Backup, State: r.State}
 		}
-		return save(ctx, out, nil)
+		if err := faults.Hit(faults.ClockRead); err != nil {
+			return err
+		}
+		if err := save(ctx, out, nil); err != nil {
+			return err
+		}
+		// ReadNew clears the marks when this returns nil.
+		return faults.Hit(faults.AfterCommitBeforeClear)
 	})
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kaoqin/kaoqin/internal/faults"
 )
 
 // Punch is one raw punch as a clock recorded it. Raw punches are append-only: the store has no
@@ -114,13 +116,18 @@ func (s *Store) InsertPunches(ctx context.Context, ps []Punch, cursor *Cursor) (
 			res.Inserted += int(n)
 		}
 		res.Duplicates = len(ps) - res.Inserted
+		if err := faults.Hit(faults.PunchesBeforeCursor); err != nil {
+			return err
+		}
 		if err := s.markDirty(ctx, tx, ps, now); err != nil {
 			return err
 		}
 		if cursor != nil {
-			return s.saveCursor(ctx, tx, *cursor)
+			if err := s.saveCursor(ctx, tx, *cursor); err != nil {
+				return err
+			}
 		}
-		return nil
+		return faults.Hit(faults.BeforeCommit)
 	})
 	if err != nil {
 		return InsertResult{}, err
