@@ -38,7 +38,6 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	}
 	v.Minutes = r.WorkingMinutes(s.Start, s.End)
 	startDay := attendance.DateOf(s.Start)
-	dayMin := r.DayMinutes(startDay)
 	a := s.Approvals
 
 	// R14: filing time.
@@ -68,40 +67,15 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	}
 
 	// R15, R16: approvals by duration and window staffing.
-	var need Token
-	var tier string
-	if st.Single() {
-		t := r.SingleStaffTemporaryMinutes
-		switch {
-		case v.Minutes <= t:
-			// Decision: the article asks for a substitute at a one-person window but names a
-			// consequence only beyond 30 minutes, so a short absence needs none.
-			need, tier = PhoneNotice|Registered, fmt.Sprintf("R16：单人窗口，%d 分钟以内", t)
-		case v.Minutes <= dayMin/2:
-			need, tier = CenterLeader, fmt.Sprintf("R16：单人窗口，超过 %d 分钟、不超过半天", t)
-		default:
-			need, tier = UnitLeader|UnitStamp|CenterLeader, "R16：单人窗口，超过半天"
-		}
-		if v.Minutes > t && !a.Has(Substitute) {
-			v.OffPost = true
-			fail("R16：离开单人窗口 %d 个工作分钟且无人顶岗：不论手续如何均按脱岗处理", v.Minutes)
-		}
-	} else {
-		t := r.TemporaryMinutes
-		switch {
-		case v.Minutes <= t:
-			need, tier = WindowHead|Registered, fmt.Sprintf("R15：%d 分钟以内（临时外出）", t)
-		case v.Minutes <= dayMin:
-			need, tier = WindowHead|CenterLeader, fmt.Sprintf("R15：超过 %d 分钟、不超过 1 个工作日", t)
-		default:
-			need, tier = WindowHead|UnitLeader|UnitStamp|CenterLeader, "R15：超过 1 个工作日"
-		}
-		if s.Type == Temporary && v.Minutes > t {
-			// Decision: the half-day booking is written for windows with two or more staff
-			// (九(一)1); at a one-person window the same absence is judged by R16 instead.
-			v.HalfDay = true
-			note("R15：临时外出 %d 个工作分钟，超过 %d 分钟：按请假半天处理", v.Minutes, t)
-		}
+	req := Required(r, st, s.Type, s.Start, s.End)
+	need, tier := req.Approvals, req.Tier
+	if req.HalfDay {
+		v.HalfDay = true
+		note("R15：临时外出 %d 个工作分钟，超过 %d 分钟：按请假半天处理", v.Minutes, r.TemporaryMinutes)
+	}
+	if req.Substitute && !a.Has(Substitute) {
+		v.OffPost = true
+		fail("R16：离开单人窗口 %d 个工作分钟且无人顶岗：不论手续如何均按脱岗处理", v.Minutes)
 	}
 	if missing := need &^ a.Tokens; missing != 0 {
 		fail("%s（%d 个工作分钟）须有%s；缺少%s（手续不齐不予认可）", tier, v.Minutes, need.Chinese(), missing.Chinese())
@@ -110,21 +84,77 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	}
 
 	// R17: attachments.
-	switch s.Type {
-	case Sick:
-		if v.Minutes > r.SickCertDays*dayMin && !a.Has(HospitalCert) {
+	if missing := req.Attachments &^ a.Tokens; missing != 0 {
+		switch s.Type {
+		case Sick:
 			fail("R17：病假超过 %d 个工作日须附医院证明", r.SickCertDays)
-		}
-	case Meeting:
-		if missing := (UnitCert | Notice) &^ a.Tokens; missing != 0 {
+		case Meeting:
 			fail("R17：会议培训假须附窗口单位证明和会议培训通知；缺少%s", missing.Chinese())
-		}
-	case Study:
-		if !a.Has(StudyCert) {
+		case Study:
 			fail("R17：函授学习假须附函授学习证明")
 		}
 	}
 	return v
+}
+
+// Requirement is what a slip of a type and time range needs to be recognised (R15–R17), known
+// before anything is approved: the workflow routes a request by it, and Recognise judges by it.
+type Requirement struct {
+	Minutes int // working minutes covered (R15 duration)
+	// Tier names the row of the R15 or R16 table, in words for people.
+	Tier string
+	// Approvals are the tokens of that row; Attachments those R17 asks for.
+	Approvals, Attachments Token
+	// Substitute: a one-person window left for longer than the temporary limit (R16); without
+	// one at the window the absence is OFF_POST whatever was approved.
+	Substitute bool
+	// HalfDay: a temporary absence over the limit, booked as half a day of leave (R15).
+	HalfDay bool
+}
+
+// Required returns what a slip of type typ from start to end (both included) by staff member st
+// needs (R15, R16, R17). It does not judge filing time (R14): that depends on when it is filed.
+func Required(r *attendance.Rules, st attendance.Staff, typ Type, start, end time.Time) Requirement {
+	q := Requirement{Minutes: r.WorkingMinutes(start, end)}
+	dayMin := r.DayMinutes(attendance.DateOf(start))
+	if st.Single() {
+		t := r.SingleStaffTemporaryMinutes
+		switch {
+		case q.Minutes <= t:
+			// Decision: the article asks for a substitute at a one-person window but names a
+			// consequence only beyond 30 minutes, so a short absence needs none.
+			q.Approvals, q.Tier = PhoneNotice|Registered, fmt.Sprintf("R16：单人窗口，%d 分钟以内", t)
+		case q.Minutes <= dayMin/2:
+			q.Approvals, q.Tier = CenterLeader, fmt.Sprintf("R16：单人窗口，超过 %d 分钟、不超过半天", t)
+		default:
+			q.Approvals, q.Tier = UnitLeader|UnitStamp|CenterLeader, "R16：单人窗口，超过半天"
+		}
+		q.Substitute = q.Minutes > t
+	} else {
+		t := r.TemporaryMinutes
+		switch {
+		case q.Minutes <= t:
+			q.Approvals, q.Tier = WindowHead|Registered, fmt.Sprintf("R15：%d 分钟以内（临时外出）", t)
+		case q.Minutes <= dayMin:
+			q.Approvals, q.Tier = WindowHead|CenterLeader, fmt.Sprintf("R15：超过 %d 分钟、不超过 1 个工作日", t)
+		default:
+			q.Approvals, q.Tier = WindowHead|UnitLeader|UnitStamp|CenterLeader, "R15：超过 1 个工作日"
+		}
+		// Decision: the half-day booking is written for windows with two or more staff
+		// (九(一)1); at a one-person window the same absence is judged by R16 instead.
+		q.HalfDay = typ == Temporary && q.Minutes > t
+	}
+	switch typ {
+	case Sick:
+		if q.Minutes > r.SickCertDays*dayMin {
+			q.Attachments = HospitalCert
+		}
+	case Meeting:
+		q.Attachments = UnitCert | Notice
+	case Study:
+		q.Attachments = StudyCert
+	}
+	return q
 }
 
 func fmtTime(t time.Time) string { return t.Format("2006-01-02 15:04") }
