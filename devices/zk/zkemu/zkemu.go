@@ -51,6 +51,10 @@ type Config struct {
 	MaxPiece    int    // default 300
 	Seed        uint64 // for the pieces and session ids
 
+	// MaxSessions is how many sessions the clock admits at once, as many models admit one; a
+	// CONNECT beyond it is answered ACK_ERROR and counted (Refused). 0: no limit.
+	MaxSessions int
+
 	Location   *time.Location // zone of the clock's wall clock; default time.Local
 	TimeOffset time.Duration  // the clock runs this far ahead of real time
 	Logger     *slog.Logger   // default discards
@@ -83,6 +87,7 @@ type Clock struct {
 	closers     []io.Closer
 	conns       map[*tcpConn]struct{}
 	closed      bool
+	refused     int
 
 	nfaults atomic.Int32
 	done    chan struct{}
@@ -457,6 +462,13 @@ func (c *Clock) EventAcks() int {
 	return c.eventAcks
 }
 
+// Refused counts the CONNECTs refused because MaxSessions sessions were open.
+func (c *Clock) Refused() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused
+}
+
 // Sessions counts the open sessions.
 func (c *Clock) Sessions() int {
 	c.mu.Lock()
@@ -641,7 +653,10 @@ func (c *Clock) handle(from peer, tc *tcpConn, p zk.Packet) (exit bool) {
 	}
 	var out []zk.Packet
 	var s *session
-	if p.Command == zk.CmdConnect {
+	if p.Command == zk.CmdConnect && c.cfg.MaxSessions > 0 && len(c.sessions) >= c.cfg.MaxSessions {
+		c.refused++
+		out = reply(zk.AckError, 0, nil)
+	} else if p.Command == zk.CmdConnect {
 		c.nextSession++
 		if c.nextSession == 0 {
 			c.nextSession++
