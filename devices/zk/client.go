@@ -33,6 +33,11 @@ type Options struct {
 	Retries    int           // UDP resends of one request; default 3, negative for none
 	RecordSize int           // force the attendance record layout (8, 16, 40, 49); 0 detects it
 	MaxBulk    int           // hard cap on one bulk set in bytes; default 64 MiB
+	// Strict refuses every reply whose checksum is not the vendor SDK's (for tests). By default
+	// the one-low variant (ChecksumOneLow) is accepted, and on TCP, where the wrapper's length
+	// keeps the stream in step and TCP guards the bytes, so is a checksum that matches neither;
+	// both are counted (ChecksumCounts). On UDP a mismatch is always a damaged datagram: resent.
+	Strict bool
 	Logger     *slog.Logger  // default discards
 }
 
@@ -85,6 +90,20 @@ type Client struct {
 
 	subMu sync.Mutex
 	sub   *subscription
+
+	variants, mismatches atomic.Uint64
+}
+
+// ChecksumCounts are replies the client met whose checksum was not the vendor SDK's.
+type ChecksumCounts struct {
+	Variant  uint64 // one low (ChecksumOneLow): accepted unless Strict
+	Mismatch uint64 // neither: accepted on TCP unless Strict, dropped on UDP
+}
+
+// TakeChecksumCounts returns the counts since the previous call and starts again from zero, so
+// that a caller can add them to a counter of its own after each use of the client.
+func (c *Client) TakeChecksumCounts() ChecksumCounts {
+	return ChecksumCounts{Variant: c.variants.Swap(0), Mismatch: c.mismatches.Swap(0)}
 }
 
 // Internal signals; never returned to callers.
@@ -353,15 +372,16 @@ func (c *Client) write(b []byte) error {
 	return nil
 }
 
-// next reads one packet. TCP errors other than a timeout, and every framing or checksum error,
-// break the link. On UDP a bad datagram is reported as errRetry: drained and resent.
+// next reads one packet. TCP errors other than a timeout, and every framing error, break the
+// link; a checksum error never does (the wrapper's length keeps the stream in step). On UDP a bad
+// datagram is reported as errRetry: drained and resent.
 func (c *Client) next() (Packet, error) {
 	if c.udp {
 		n, err := c.link.Read(c.rbuf)
 		if err != nil {
 			return Packet{}, err
 		}
-		p, err := ParsePacket(c.rbuf[:n])
+		p, err := c.parse(c.rbuf[:n])
 		if err != nil {
 			c.log.Debug("zk bad datagram", "err", err)
 			return Packet{}, fmt.Errorf("%w: %w", errRetry, err)
@@ -375,10 +395,27 @@ func (c *Client) next() (Packet, error) {
 		}
 		return Packet{}, err
 	}
-	p, err := ParsePacket(raw)
+	return c.parse(raw)
+}
+
+// parse decodes a received packet, counting and judging its checksum as Options.Strict says.
+func (c *Client) parse(b []byte) (Packet, error) {
+	p, kind, err := DecodePacket(b)
 	if err != nil {
-		c.breakLink(err)
-		return Packet{}, err
+		return p, err
+	}
+	switch kind {
+	case ChecksumVariant:
+		c.variants.Add(1)
+		if c.opts.Strict {
+			return p, checksumError(b, p)
+		}
+	case ChecksumMismatch:
+		c.mismatches.Add(1)
+		if c.opts.Strict || c.udp {
+			return p, checksumError(b, p)
+		}
+		c.log.Debug("zk checksum mismatch accepted on TCP", "err", checksumError(b, p))
 	}
 	return p, nil
 }
@@ -518,7 +555,7 @@ func (c *Client) drain(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if p, err := ParsePacket(c.rbuf[:n]); err == nil && p.Command == CmdRegEvent {
+		if p, err := c.parse(c.rbuf[:n]); err == nil && p.Command == CmdRegEvent {
 			c.onEvent(p)
 		}
 	}
@@ -599,8 +636,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 			{"MAC", &info.MAC},
 		} {
 			v, err := c.option(ctx, o.name)
-			var re *ReplyError
-			if errors.As(err, &re) && re.Code == AckError {
+			if absent(err) {
 				continue
 			}
 			if err != nil {
@@ -620,7 +656,8 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 }
 
 // Option reads one option ("~SerialNumber", "~Platform", "~ZKFPVersion", "DeviceID", …). A clock
-// without it answers ACK_ERROR: a *ReplyError.
+// without it answers ACK_ERROR (a *ReplyError) or nothing at all (ErrOptionAbsent); OptionAbsent
+// tells both.
 func (c *Client) Option(ctx context.Context, name string) (string, error) {
 	var v string
 	err := c.do(ctx, func() (err error) {
@@ -630,12 +667,23 @@ func (c *Client) Option(ctx context.Context, name string) (string, error) {
 	return v, err
 }
 
+// OptionAbsent reports whether err from Option says that the clock lacks the option.
+func OptionAbsent(err error) bool { return absent(err) }
+
+func absent(err error) bool {
+	var re *ReplyError
+	return errors.Is(err, ErrOptionAbsent) || errors.As(err, &re) && re.Code == AckError
+}
+
 func (c *Client) option(ctx context.Context, name string) (string, error) {
 	p, err := c.call(ctx, CmdOptionsRRQ, append([]byte(name), 0), AckOK)
 	if err != nil {
 		return "", err
 	}
 	s := string(cstring(p.Data))
+	if s == "" {
+		return "", fmt.Errorf("zk: option %s: %w", name, ErrOptionAbsent)
+	}
 	if k, v, ok := strings.Cut(s, "="); ok && k == name {
 		return v, nil
 	}
@@ -735,9 +783,29 @@ func (c *Client) Attendance(ctx context.Context) ([]Record, error) {
 		if err != nil {
 			return fmt.Errorf("zk: attendance log: %w", err)
 		}
-		return nil
+		return c.checkCount(ctx, "attendance log", len(recs), s.Records, func(s Sizes) int { return s.Records })
 	})
 	return recs, err
+}
+
+// checkCount holds a bulk read to the clock's own count: a set that decodes fewer records than
+// the clock held before the read, or more than it holds after it, lost or invented some (a
+// firmware that answers an empty set, a layout misread). Records punched during the read fall
+// between the two counts.
+func (c *Client) checkCount(ctx context.Context, what string, got, before int, field func(Sizes) int) error {
+	if got == before {
+		return nil
+	}
+	s, err := c.sizes(ctx)
+	if err != nil {
+		return err
+	}
+	after := field(s)
+	if got >= min(before, after) && got <= max(before, after) {
+		return nil
+	}
+	return fmt.Errorf("zk: %s: %w: %w: decoded %d, the clock counts %d before the read and %d after",
+		what, ErrMalformed, ErrRecordCount, got, before, after)
 }
 
 // Users reads the user table.
@@ -763,7 +831,7 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 		if err != nil {
 			return fmt.Errorf("zk: users: %w", err)
 		}
-		return nil
+		return c.checkCount(ctx, "users", len(users), s.Users, func(s Sizes) int { return s.Users })
 	})
 	return users, err
 }
@@ -848,7 +916,8 @@ func (c *Client) readSet(ctx context.Context, table uint16, fct uint32, limit in
 		if c.udp {
 			chunk = ChunkUDP
 		}
-		set = make([]byte, 0, min(total, 4*chunk))
+		// The whole set at once: growing it by appends would allocate about twice its size again.
+		set = make([]byte, 0, total)
 		for len(set) < total {
 			if set, err = c.readChunk(ctx, set, min(chunk, total-len(set))); err != nil {
 				return nil, err

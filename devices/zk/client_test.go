@@ -283,10 +283,12 @@ func TestFaults(t *testing.T) {
 			outcome{err: os.ErrDeadlineExceeded}, outcome{}},
 		{"chunk delayed past deadline", zkemu.Fault{Kind: zkemu.DelayReply, Reply: zk.CmdData, Skip: 3, Delay: 700 * time.Millisecond}, "attendance",
 			outcome{err: os.ErrDeadlineExceeded}, outcome{}},
+		// On TCP the wrapper keeps the stream in step and the bytes are TCP's to guard: the
+		// packet is taken (and counted, see TestChecksumPolicy). On UDP it is resent.
 		{"checksum corrupted", zkemu.Fault{Kind: zkemu.CorruptChecksum, Reply: zk.CmdData, Skip: 40}, "attendance",
-			outcome{err: zk.ErrChecksum, broken: true}, outcome{}},
+			outcome{}, outcome{}},
 		{"checksum corrupted on a short reply", zkemu.Fault{Kind: zkemu.CorruptChecksum, Request: zk.CmdGetTime}, "time",
-			outcome{err: zk.ErrChecksum, broken: true}, outcome{}},
+			outcome{}, outcome{}},
 		{"reset mid-transfer", zkemu.Fault{Kind: zkemu.ResetConnection, Reply: zk.CmdData, Skip: 90}, "attendance",
 			outcome{err: errAny, broken: true}, outcome{}},
 	} {

@@ -35,6 +35,13 @@ const (
 	CmdDBRRQ         uint16 = 7
 	CmdGetFreeSizes  uint16 = 50
 	CmdGetPinWidth   uint16 = 69
+	CmdUserWRQ       uint16 = 8
+	CmdDeleteUser    uint16 = 18
+	CmdUnlock        uint16 = 31
+	CmdStartVerify   uint16 = 60
+	CmdCancelCapture uint16 = 62
+	CmdWriteLCD      uint16 = 66
+	CmdClearLCD      uint16 = 67
 	CmdGetTime       uint16 = 201
 	CmdSetTime       uint16 = 202
 	CmdRegEvent      uint16 = 500
@@ -81,7 +88,9 @@ var cmdNames = map[uint16]string{
 	CmdClearAttLog: "CLEAR_ATTLOG", CmdUserTempRRQ: "USERTEMP_RRQ", CmdDBRRQ: "DB_RRQ",
 	CmdGetFreeSizes: "GET_FREE_SIZES", CmdGetPinWidth: "GET_PINWIDTH", CmdGetTime: "GET_TIME",
 	CmdSetTime: "SET_TIME", CmdRegEvent: "REG_EVENT", CmdPrepareData: "PREPARE_DATA",
-	CmdData: "DATA", CmdFreeData: "FREE_DATA", CmdPrepareBuffer: "PREPARE_BUFFER",
+	CmdUserWRQ: "USER_WRQ", CmdDeleteUser: "DELETE_USER", CmdUnlock: "UNLOCK",
+	CmdStartVerify: "STARTVERIFY", CmdCancelCapture: "CANCELCAPTURE", CmdWriteLCD: "WRITE_LCD",
+	CmdClearLCD: "CLEAR_LCD", CmdData: "DATA", CmdFreeData: "FREE_DATA", CmdPrepareBuffer: "PREPARE_BUFFER",
 	CmdReadBuffer: "READ_BUFFER", AckOK: "ACK_OK", AckError: "ACK_ERROR", AckData: "ACK_DATA",
 	AckRetry: "ACK_RETRY", AckRepeat: "ACK_REPEAT", AckUnauth: "ACK_UNAUTH", AckUnknown: "ACK_UNKNOWN",
 }
@@ -94,8 +103,9 @@ func CommandName(code uint16) string {
 	return fmt.Sprintf("command %d", code)
 }
 
-// Errors of the codec. A framing or checksum error leaves a TCP stream out of step: the client
-// closes the connection when it sees one.
+// Errors of the codec. A framing error leaves a TCP stream out of step: the client closes the
+// connection when it sees one. A checksum error does not: the wrapper's length still cuts the
+// stream where the clock meant.
 var (
 	ErrFrame     = errors.New("zk: bad frame")
 	ErrChecksum  = errors.New("zk: checksum mismatch")
@@ -134,6 +144,25 @@ func Checksum(p []byte) uint16 {
 	return uint16(^sum)
 }
 
+// ChecksumOneLow is the checksum as clients and emulators derived from pyzk compute it over a
+// packet as sent: one lower than Checksum (65534 where Checksum gives 0). pyzk itself gets the
+// right value only because it sums the previous reply id; code that copied its routine without
+// that quirk (pn-pyzk's simulator, gateways built on it) sends this variant, and pyzk and
+// node-zklib, which never check reply checksums, work with it.
+func ChecksumOneLow(p []byte) uint16 {
+	if c := Checksum(p); c != 0 {
+		return c - 1
+	}
+	return 0xFFFE
+}
+
+// Checksum variants a received packet may carry.
+const (
+	ChecksumOK       = iota // the C algorithm of the vendor SDK
+	ChecksumVariant         // ChecksumOneLow
+	ChecksumMismatch        // neither
+)
+
 // AppendPacket appends p (header with checksum, then data) to dst.
 func AppendPacket(dst []byte, p Packet) []byte {
 	start := len(dst)
@@ -153,10 +182,22 @@ func AppendFrame(dst []byte, p Packet) []byte {
 	return AppendPacket(dst, p)
 }
 
-// ParsePacket decodes one packet and verifies its checksum. Data aliases b.
+// ParsePacket decodes one packet and verifies its checksum: only the vendor SDK's algorithm is
+// accepted. Data aliases b.
 func ParsePacket(b []byte) (Packet, error) {
+	p, kind, err := DecodePacket(b)
+	if err == nil && kind != ChecksumOK {
+		err = checksumError(b, p)
+	}
+	return p, err
+}
+
+// DecodePacket decodes one packet and classifies its checksum (ChecksumOK, ChecksumVariant or
+// ChecksumMismatch) without refusing it: the caller decides what a variant or a mismatch costs.
+// The only error is a packet shorter than its header. Data aliases b.
+func DecodePacket(b []byte) (Packet, int, error) {
 	if len(b) < HeaderSize {
-		return Packet{}, fmt.Errorf("%w: packet of %d bytes, shorter than its header", ErrFrame, len(b))
+		return Packet{}, 0, fmt.Errorf("%w: packet of %d bytes, shorter than its header", ErrFrame, len(b))
 	}
 	p := Packet{
 		Command: binary.LittleEndian.Uint16(b),
@@ -164,10 +205,20 @@ func ParsePacket(b []byte) (Packet, error) {
 		ReplyID: binary.LittleEndian.Uint16(b[6:]),
 		Data:    b[HeaderSize:],
 	}
-	if got, want := binary.LittleEndian.Uint16(b[2:]), Checksum(b); got != want {
-		return p, fmt.Errorf("%w: %s carries %#04x, computed %#04x", ErrChecksum, CommandName(p.Command), got, want)
+	got, want := binary.LittleEndian.Uint16(b[2:]), Checksum(b)
+	switch {
+	case got == want:
+		return p, ChecksumOK, nil
+	case got == ChecksumOneLow(b):
+		return p, ChecksumVariant, nil
 	}
-	return p, nil
+	return p, ChecksumMismatch, nil
+}
+
+// checksumError describes the checksum of b, a packet whose checksum is not the SDK's.
+func checksumError(b []byte, p Packet) error {
+	return fmt.Errorf("%w: %s carries %#04x, computed %#04x", ErrChecksum, CommandName(p.Command),
+		binary.LittleEndian.Uint16(b[2:]), Checksum(b))
 }
 
 // ParseFramePrefix checks the TCP wrapper and returns the packet length it announces.

@@ -18,6 +18,13 @@ var (
 	ErrNoReply = errors.New("zk: no reply")
 	// ErrSubscribed: Subscribe was called while another subscription is running.
 	ErrSubscribed = errors.New("zk: already subscribed")
+	// ErrOptionAbsent: the clock answered an option read with nothing, the way some firmware
+	// says it lacks the option (others answer ACK_ERROR, a *ReplyError).
+	ErrOptionAbsent = errors.New("zk: option absent")
+	// ErrRecordCount: a bulk read decoded a number of records the clock's own count
+	// (GET_FREE_SIZES, read before and after) does not allow. It comes wrapped with ErrMalformed:
+	// the read must not count as done, since records the clock holds may be missing from it.
+	ErrRecordCount = errors.New("zk: record count disagrees with the clock's")
 )
 
 // ReplyError is a reply code other than the one a command expects, e.g. ACK_ERROR for an option

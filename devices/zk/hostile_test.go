@@ -14,6 +14,10 @@ import (
 // whatever reply returns (raw bytes written as they are), to feed the client what no honest clock
 // sends.
 func scripted(t *testing.T, reply func(p Packet) []byte) *Client {
+	return scriptedOpts(t, Options{}, reply)
+}
+
+func scriptedOpts(t *testing.T, opts Options, reply func(p Packet) []byte) *Client {
 	t.Helper()
 	cl, srv := net.Pipe()
 	t.Cleanup(func() { cl.Close(); srv.Close() })
@@ -47,7 +51,8 @@ func scripted(t *testing.T, reply func(p Packet) []byte) *Client {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := Connect(ctx, cl, Options{Network: "tcp", Timeout: time.Second})
+	opts.Network, opts.Timeout = "tcp", time.Second
+	c, err := Connect(ctx, cl, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,41 +71,49 @@ func TestHostileReplies(t *testing.T) {
 		reply  func(p Packet) []byte
 		want   error
 		broken bool
+		strict bool
 	}{
 		{"wrapper claims 4 GiB", func(p Packet) []byte {
 			return []byte{0x50, 0x50, 0x82, 0x7d, 0xff, 0xff, 0xff, 0xff}
-		}, ErrFrame, true},
+		}, ErrFrame, true, false},
 		{"wrapper magic wrong", func(p Packet) []byte {
 			return []byte{0x50, 0x50, 0x82, 0x7e, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-		}, ErrFrame, true},
+		}, ErrFrame, true, false},
+		// On TCP a checksum error leaves the stream in step: the link stays up. Strict refuses
+		// the reply; by default it is taken (here: a set far beyond the limit).
+		{"bad checksum, strict", func(p Packet) []byte {
+			b := ack(p, AckOK, []byte{1, 2, 3, 4, 5, 6, 7, 8})
+			b[10] ^= 1
+			return b
+		}, ErrChecksum, false, true},
 		{"bad checksum", func(p Packet) []byte {
 			b := ack(p, AckOK, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 			b[10] ^= 1
 			return b
-		}, ErrChecksum, true},
+		}, ErrTooLarge, false, false},
 		{"set claims 2 GiB", func(p Packet) []byte {
 			return ack(p, AckOK, le.AppendUint32([]byte{0}, 0x7fffffff))
-		}, ErrTooLarge, false},
+		}, ErrTooLarge, false, false},
 		{"set beyond the clock's capacity", func(p Packet) []byte {
 			// 100 records of capacity can never take 10 MiB.
 			return ack(p, AckOK, le.AppendUint32([]byte{0}, 10<<20))
-		}, ErrTooLarge, false},
+		}, ErrTooLarge, false, false},
 		{"chunk bigger than asked", func(p Packet) []byte {
 			if p.Command == CmdPrepareBuffer {
 				return ack(p, AckOK, le.AppendUint32([]byte{0}, 404))
 			}
 			return ack(p, CmdPrepareData, le.AppendUint32(nil, 1<<30))
-		}, ErrMalformed, false},
+		}, ErrMalformed, false, false},
 		{"length prefix beyond the set", func(p Packet) []byte {
 			return ack(p, CmdData, le.AppendUint32(nil, 1<<30))
-		}, ErrMalformed, false},
+		}, ErrMalformed, false, false},
 		{"records fit no layout", func(p Packet) []byte {
 			return ack(p, CmdData, append(le.AppendUint32(nil, 41), make([]byte, 41)...))
-		}, ErrMalformed, false},
-		{"ACK_ERROR", func(p Packet) []byte { return ack(p, AckError, nil) }, &ReplyError{}, false},
+		}, ErrMalformed, false, false},
+		{"ACK_ERROR", func(p Packet) []byte { return ack(p, AckError, nil) }, &ReplyError{}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := scripted(t, tc.reply)
+			c := scriptedOpts(t, Options{Strict: tc.strict}, tc.reply)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			_, err := c.Attendance(context.Background())
