@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,9 +21,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultFile is the config file used when --config is not given and it exists in the working
-// directory.
-const DefaultFile = "kaoqin.yaml"
+// SystemFile is the config file used when neither --config nor KAOQIN_CONFIG names one and it
+// exists (a variable so that tests can point it into a scratch root).
+var SystemFile = "/etc/kaoqin/kaoqin.yaml"
+
+// EnvVar names the config file when --config is not given.
+const EnvVar = "KAOQIN_CONFIG"
 
 // Config is the whole configuration.
 type Config struct {
@@ -48,7 +53,8 @@ type Config struct {
 type Database struct {
 	// Driver is "sqlite" (embedded, the default) or "mysql" (MySQL 8+, MariaDB 10.6+).
 	Driver string `yaml:"driver"`
-	// DSN is a file path for SQLite, or a go-sql-driver/mysql DSN.
+	// DSN is a file path for SQLite (relative to the config file's directory), or a
+	// go-sql-driver/mysql DSN.
 	DSN          string `yaml:"dsn"`
 	MaxOpenConns int    `yaml:"max_open_conns"`
 }
@@ -194,6 +200,10 @@ type Window struct {
 type Reports struct {
 	// Dir receives last month's report on the 1st of each month.
 	Dir string `yaml:"dir"`
+	// Group, when set, owns Dir and the reports (group-readable, mode 0640 in a 0750 directory),
+	// so that HR's share can read them without reading the database; the daemon's user must be a
+	// member. Empty: the daemon's own group.
+	Group string `yaml:"group"`
 	// Monthly is the cron spec of that job.
 	Monthly string `yaml:"monthly"`
 }
@@ -301,16 +311,32 @@ func (c *Config) Clock(name string) (Clock, bool) {
 	return Clock{}, false
 }
 
-// Resolve picks the config file: the explicit path, else DefaultFile if it exists in the working
-// directory, else "" (built-in defaults).
-func Resolve(path string) string {
+// LookupGroup returns the numeric id of a group given by name or number.
+func LookupGroup(g string) (int, error) {
+	if n, err := strconv.Atoi(g); err == nil && n >= 0 {
+		return n, nil
+	}
+	grp, err := user.LookupGroup(g)
+	if err != nil {
+		return 0, fmt.Errorf("no group %q on this machine", g)
+	}
+	return strconv.Atoi(grp.Gid)
+}
+
+// Resolve picks the config file: the explicit path (--config), else $KAOQIN_CONFIG, else
+// SystemFile if it exists, else "" (the built-in defaults). from says which rule chose it, for the
+// line that tells the operator which file is used.
+func Resolve(path string) (file, from string) {
 	if path != "" {
-		return path
+		return path, "--config"
 	}
-	if _, err := os.Stat(DefaultFile); err == nil {
-		return DefaultFile
+	if p := os.Getenv(EnvVar); p != "" {
+		return p, EnvVar
 	}
-	return ""
+	if _, err := os.Stat(SystemFile); err == nil {
+		return SystemFile, "default location"
+	}
+	return "", "no --config, " + EnvVar + " or " + SystemFile
 }
 
 // Load reads and validates the file at path; "" means the built-in defaults.
@@ -398,7 +424,47 @@ func Parse(file string, data []byte) (*Config, error) {
 		sort.SliceStable(v.ps, func(i, j int) bool { return v.ps[i].Line < v.ps[j].Line })
 		return nil, v.ps
 	}
+	c.resolvePaths(filepath.Dir(file))
 	return c, nil
+}
+
+// resolvePaths makes every relative path of the file (the SQLite database, reports.dir, the TLS
+// files; given or defaulted) relative to the config file's directory rather than to whatever
+// directory the command runs in, so `sudo -u kaoqin kaoqin migrate` from an operator's shell and
+// the daemon under systemd open the same database.
+func (c *Config) resolvePaths(dir string) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	at := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if c.Database.Driver == "sqlite" {
+		c.Database.DSN = resolveSQLite(c.Database.DSN, at)
+	}
+	c.Reports.Dir = at(c.Reports.Dir)
+	c.HTTP.TLSCert = at(c.HTTP.TLSCert)
+	c.HTTP.TLSKey = at(c.HTTP.TLSKey)
+}
+
+// resolveSQLite resolves the file of a SQLite DSN: a path, or a "file:" URI with parameters.
+func resolveSQLite(dsn string, at func(string) string) string {
+	prefix, rest := "", dsn
+	if strings.HasPrefix(rest, "file:") {
+		prefix, rest = "file:", rest[len("file:"):]
+	}
+	path, query, hasQuery := strings.Cut(rest, "?")
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "//") {
+		return dsn
+	}
+	out := prefix + at(path)
+	if hasQuery {
+		out += "?" + query
+	}
+	return out
 }
 
 // index records the line of every key path ("clocks[0].address").

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,7 +57,9 @@ func TestInvalid(t *testing.T) {
 		"invalid-push-delay.yaml":          `invalid-push-delay.yaml:3: push.delay: 1.5s is out of range; use whole seconds from 1s to 1h (clocks poll every 3 to 8 s in realtime mode)`,
 		"invalid-protocol.yaml":            `invalid-protocol.yaml:3: clocks[0].protocol: unknown protocol "hikvision"; use zk, zk-push or anviz`,
 		"invalid-push-comm-key.yaml":       `invalid-push-comm-key.yaml:5: clocks[0].push_comm_key: only zk-push clocks send a push comm key; use comm_key for protocol zk`,
-		"invalid-push-no-serial.yaml":      `invalid-push-no-serial.yaml:2: clocks[0].serial_number: a zk-push clock is recognised by its serial number; give it`,
+		"invalid-push-no-serial.yaml":      `invalid-push-no-serial.yaml:4: clocks[0].serial_number: a zk-push clock is recognised by its serial number; give it`,
+		"invalid-push-no-listen.yaml":      `invalid-push-no-listen.yaml:6: clocks[1].protocol: zk-push clock "face" calls the server, but push.listen is empty, so nothing would receive it; set push.listen to the address the clocks reach, such as 0.0.0.0:8081`,
+		"invalid-reports-group.yaml":       `invalid-reports-group.yaml:3: reports.group: no group "kaoqin-no-such-group" on this machine; create it (groupadd kaoqin-no-such-group) and add the daemon's user to it, or leave reports.group empty`,
 		"invalid-season.yaml":              `invalid-season.yaml:3: schedule.summer_to: summer ends (05-01) before it starts (10-01); summer_from must come first in the year`,
 		"invalid-serial-no-port.yaml":      `invalid-serial-no-port.yaml:2: clocks[0].serial.port: a serial clock needs its port, such as /dev/ttyUSB0`,
 		"invalid-timezone.yaml":            `invalid-timezone.yaml:1: timezone: unknown time zone "Mars/Olympus"; use an IANA name such as Asia/Shanghai`,
@@ -105,5 +108,72 @@ func TestMultipleProblemsAllReported(t *testing.T) {
 	ps, ok := err.(Problems)
 	if !ok || len(ps) < 4 {
 		t.Fatalf("got %v, want at least 4 problems", err)
+	}
+}
+
+// Relative paths are taken from the config file's directory, whatever the working directory.
+func TestPathsRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, yaml string
+		dsn        string
+		reports    string
+		cert       string
+	}{
+		{"given", "database: {dsn: data/k.db}\nreports: {dir: out}\nhttp: {tls_cert: tls/c.pem, tls_key: tls/k.pem}\n",
+			filepath.Join(dir, "data/k.db"), filepath.Join(dir, "out"), filepath.Join(dir, "tls/c.pem")},
+		{"defaults", "timezone: Asia/Shanghai\n", filepath.Join(dir, "data/kaoqin.db"), filepath.Join(dir, "reports"), ""},
+		{"absolute", "database: {dsn: /var/lib/kaoqin/kaoqin.db}\nreports: {dir: /srv/hr}\n", "/var/lib/kaoqin/kaoqin.db", "/srv/hr", ""},
+		{"uri", "database: {dsn: 'file:k.db?mode=rwc'}\n", "file:" + filepath.Join(dir, "k.db") + "?mode=rwc", filepath.Join(dir, "reports"), ""},
+		{"memory", "database: {dsn: ':memory:'}\n", ":memory:", filepath.Join(dir, "reports"), ""},
+		{"mysql untouched", "database: {driver: mysql, dsn: 'k:pw@tcp(db:3306)/kaoqin'}\n", "k:pw@tcp(db:3306)/kaoqin", filepath.Join(dir, "reports"), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, "kaoqin.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Database.DSN != c.dsn || cfg.Reports.Dir != c.reports || cfg.HTTP.TLSCert != c.cert {
+				t.Errorf("got dsn %q reports %q cert %q, want %q %q %q", cfg.Database.DSN, cfg.Reports.Dir, cfg.HTTP.TLSCert, c.dsn, c.reports, c.cert)
+			}
+		})
+	}
+}
+
+// --config, then KAOQIN_CONFIG, then the system file, then the built-in defaults.
+func TestResolveOrder(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "etc-kaoqin.yaml")
+	old := SystemFile
+	t.Cleanup(func() { SystemFile = old })
+	SystemFile = sys
+	cases := []struct {
+		flag, env string
+		sysExists bool
+		file      string
+		from      string
+	}{
+		{"a.yaml", "b.yaml", true, "a.yaml", "--config"},
+		{"", "b.yaml", true, "b.yaml", "KAOQIN_CONFIG"},
+		{"", "", true, sys, "default location"},
+		{"", "", false, "", "no --config, KAOQIN_CONFIG or " + sys},
+	}
+	for _, c := range cases {
+		t.Setenv(EnvVar, c.env)
+		os.Remove(sys)
+		if c.sysExists {
+			if err := os.WriteFile(sys, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file, from := Resolve(c.flag)
+		if file != c.file || from != c.from {
+			t.Errorf("Resolve(%q) env %q sys %v: got %q (%s), want %q (%s)", c.flag, c.env, c.sysExists, file, from, c.file, c.from)
+		}
 	}
 }

@@ -83,6 +83,14 @@ func (c *Config) validate(v *validator) {
 		v.add("ingest.timeout", "must be positive, such as 30s")
 	}
 	c.validateClocks(v)
+	if c.Push.Listen == "" {
+		for i, cl := range c.Clocks {
+			if cl.Protocol == "zk-push" {
+				v.add(fmt.Sprintf("clocks[%d].protocol", i), "zk-push clock %q calls the server, but push.listen is empty, so nothing would receive it; set push.listen to the address the clocks reach, such as 0.0.0.0:8081", cl.Name)
+				break
+			}
+		}
+	}
 	c.validateSchedule(v)
 	for i, o := range c.Calendar.Overrides {
 		p := fmt.Sprintf("calendar.overrides[%d]", i)
@@ -121,6 +129,11 @@ func (c *Config) validate(v *validator) {
 		windows[w.Name] = true
 		if w.Unit != "" && len(c.Units) > 0 && !units[w.Unit] {
 			v.add(p+".unit", "unknown unit %q; add it under units or fix the name", w.Unit)
+		}
+	}
+	if g := c.Reports.Group; g != "" {
+		if _, err := LookupGroup(g); err != nil {
+			v.add("reports.group", "%v; create it (groupadd %s) and add the daemon's user to it, or leave reports.group empty", err, g)
 		}
 	}
 	if c.Reports.Monthly != "" {

@@ -39,6 +39,14 @@ var ErrOldSchema = errors.New("the database schema is older than this kaoqin; ru
 // ErrNewSchema is returned when the database was migrated by a newer kaoqin.
 var ErrNewSchema = errors.New("the database schema is newer than this kaoqin; upgrade kaoqin")
 
+// ErrDamaged is returned by Open when a SQLite database fails its integrity check: the daemon must
+// not write into it (restore it from a backup instead).
+var ErrDamaged = errors.New("the database is damaged")
+
+// DefaultQuickCheckTimeout bounds the integrity check Open runs on a SQLite file: a small file is
+// checked whole in milliseconds; a large one is checked as far as this allows.
+const DefaultQuickCheckTimeout = 5 * time.Second
+
 //go:embed migrations
 var migrations embed.FS
 
@@ -50,6 +58,8 @@ type Store struct {
 	dialect string
 	loc     *time.Location
 	now     func() time.Time
+	// checked says how far Open's integrity check got, for `kaoqin doctor` and the start log.
+	checked string
 }
 
 // Options configure Open.
@@ -60,6 +70,9 @@ type Options struct {
 	MaxOpenConns int
 	// SkipSchemaCheck opens a database whatever its schema version (for `kaoqin migrate`).
 	SkipSchemaCheck bool
+	// QuickCheckTimeout bounds SQLite's PRAGMA quick_check at open (0: DefaultQuickCheckTimeout;
+	// negative: no check). A check cut short by it opens the database and says so in Checked.
+	QuickCheckTimeout time.Duration
 }
 
 // Open connects to the database. driver is "sqlite" (dsn: a file path, or a "file:" URI) or "mysql"
@@ -84,7 +97,16 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
+		if driver == "sqlite" && isCorrupt(err) {
+			return nil, damaged(sqlitePath(dsn), err)
+		}
 		return nil, fmt.Errorf("store: connect to %s: %w", driver, err)
+	}
+	if driver == "sqlite" && opts.QuickCheckTimeout >= 0 {
+		if err := s.quickCheck(ctx, dsn, opts.QuickCheckTimeout); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if !opts.SkipSchemaCheck {
 		if err := s.CheckSchema(ctx); err != nil {
@@ -95,14 +117,29 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	return s, nil
 }
 
-func (s *Store) openSQLite(dsn string, opts Options) error {
+// sqlitePath is the file of a SQLite DSN ("" or ":memory:" for none).
+func sqlitePath(dsn string) string {
 	path := strings.TrimPrefix(dsn, "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
+	return path
+}
+
+func (s *Store) openSQLite(dsn string, opts Options) error {
+	path := sqlitePath(dsn)
 	if path != "" && path != ":memory:" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return fmt.Errorf("store: create the directory of %s: %w", path, err)
+		}
+		// The file holds password hashes and session tokens: create it 0600 before SQLite does
+		// (SQLite would take 0644 less the umask, and gives its -wal and -shm files the mode of the
+		// database file).
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("store: create %s: %w", path, err)
 		}
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on busy_timeout
@@ -134,6 +171,97 @@ func (s *Store) openSQLite(dsn string, opts Options) error {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.w, s.r = w, r
+	return nil
+}
+
+// quickCheck runs PRAGMA quick_check (the b-tree structure of every page, without the slower
+// index-content comparison of integrity_check), bounded by timeout. A damaged file is refused with
+// ErrDamaged and the check's first findings; a check cut short by the bound lets the file open.
+func (s *Store) quickCheck(ctx context.Context, dsn string, timeout time.Duration) error {
+	path := sqlitePath(dsn)
+	if path == "" || path == ":memory:" {
+		s.checked = "in-memory database, not checked"
+		return nil
+	}
+	if timeout == 0 {
+		timeout = DefaultQuickCheckTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var found []string
+	err := s.r.SelectContext(cctx, &found, "PRAGMA quick_check(3)")
+	switch {
+	case err == nil && len(found) == 1 && found[0] == "ok":
+		s.checked = fmt.Sprintf("PRAGMA quick_check: ok (%s)", time.Since(start).Round(time.Millisecond))
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: the SQLite file %s fails PRAGMA quick_check: %s; stop every kaoqin using it and restore the last backup (docs/operations.md, Backups)",
+			ErrDamaged, path, findings(found))
+	case cctx.Err() != nil && ctx.Err() == nil:
+		s.checked = fmt.Sprintf("PRAGMA quick_check did not finish within %s (large file); run `kaoqin doctor` to check it whole", timeout)
+		return nil
+	case isCorrupt(err):
+		return damaged(path, err)
+	}
+	return fmt.Errorf("store: check %s: %w", path, err)
+}
+
+func damaged(path string, err error) error {
+	return fmt.Errorf("%w: the SQLite file %s cannot be read (%v); stop every kaoqin using it and restore the last backup (docs/operations.md, Backups)",
+		ErrDamaged, path, err)
+}
+
+// isCorrupt tells SQLite's "malformed" (SQLITE_CORRUPT) and "not a database" (SQLITE_NOTADB).
+func isCorrupt(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "malformed") || strings.Contains(m, "not a database") || strings.Contains(m, "SQLITE_CORRUPT") || strings.Contains(m, "SQLITE_NOTADB")
+}
+
+// Checked says how far the integrity check at open got ("" on MySQL, which checks itself).
+func (s *Store) Checked() string { return s.checked }
+
+// QuickCheck runs PRAGMA quick_check on a SQLite database without a time bound (for `kaoqin
+// doctor`), returning ErrDamaged with its findings; on MySQL it does nothing.
+func (s *Store) QuickCheck(ctx context.Context) error {
+	if s.dialect != "sqlite" {
+		return nil
+	}
+	var found []string
+	if err := s.r.SelectContext(ctx, &found, "PRAGMA quick_check(3)"); err != nil {
+		if isCorrupt(err) {
+			return fmt.Errorf("%w: %v", ErrDamaged, err)
+		}
+		return err
+	}
+	if len(found) == 1 && found[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("%w: PRAGMA quick_check: %s", ErrDamaged, findings(found))
+}
+
+// findings puts quick_check's rows (one may hold several lines) on one line, for a log line.
+func findings(rows []string) string {
+	return strings.ReplaceAll(strings.Join(rows, "; "), "\n", "; ")
+}
+
+// Backup writes a consistent copy of a SQLite database to path with VACUUM INTO (an online
+// backup: the daemon keeps running and writing; the copy is one transaction's view, compacted, and
+// carries no -wal file). path must not exist; it is created 0600 like the database. MySQL is backed
+// up with the server's tools (mariadb-dump --single-transaction), not here.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.dialect != "sqlite" {
+		return fmt.Errorf("store: backup: %s databases are backed up with the server's tools (mariadb-dump --single-transaction, or mysqldump)", s.dialect)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f.Close()
+	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
 	return nil
 }
 
