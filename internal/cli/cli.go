@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kaoqin/kaoqin/internal/config"
 	"github.com/kaoqin/kaoqin/internal/store"
@@ -77,11 +78,13 @@ func commands() []command {
 // Run runs the subcommand named by args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		// Bad usage: the list goes with the error, to stderr.
+		e.usage(stderr)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		e.usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
 	cmds := commands()
@@ -128,40 +131,67 @@ type flags struct {
 	*flag.FlagSet
 	config *string
 	e      *env
+	usage  func(w io.Writer)
+	said   bool // configFile has said which file it uses
 }
 
 func (e *env) flags(name, usage string) *flags {
 	fs := flag.NewFlagSet("kaoqin "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	f := &flags{FlagSet: fs, e: e}
-	f.config = fs.String("config", "", "config `FILE` (default kaoqin.yaml in the working directory if present, else the built-in defaults)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kaoqin %s\n\n", usage)
+	f.config = fs.String("config", "", "config `FILE` (default $"+config.EnvVar+", else "+config.SystemFile+" if present, else the built-in defaults)")
+	f.usage = func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: kaoqin %s\n\n", usage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(f.e.stderr)
 	}
+	fs.Usage = func() { f.usage(f.e.stderr) }
 	return f
 }
 
-// parse parses args; ok false means return code now (0 for -h, 2 for bad usage).
+// parse parses args; ok false means return code now (0 for -h, 2 for bad usage). The usage is
+// printed once: on stdout when asked for with -h, on stderr after a usage error.
 func (f *flags) parse(args []string) (code int, ok bool) {
 	f.SetOutput(f.e.stderr)
+	// The flag package would print the usage itself on both paths; print it here instead, once.
+	usage := f.Usage
+	f.Usage = func() {}
 	err := f.Parse(args)
+	f.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		// -h was asked for: the usage went to stderr through the flag package; print it on stdout.
-		f.SetOutput(f.e.stdout)
-		f.Usage()
+		f.usage(f.e.stdout)
 		return exitOK, false
 	}
 	if err != nil {
+		f.usage(f.e.stderr)
 		return exitUsage, false
 	}
 	return 0, true
 }
 
-// loadConfig loads the config named by --config; on failure it prints every problem.
+// configFile is the config file this command uses ("" for the built-in defaults). When it was not
+// named with --config, it says on stderr which file it took and why, so an operator never wonders
+// which database a command touched.
+func (f *flags) configFile() string {
+	path, from := config.Resolve(*f.config)
+	if f.said {
+		return path
+	}
+	f.said = true
+	switch {
+	case path == "":
+		fmt.Fprintf(f.e.stderr, "kaoqin: no config file (%s); using the built-in defaults\n", from)
+	case from != "--config":
+		fmt.Fprintf(f.e.stderr, "kaoqin: config %s (%s)\n", path, from)
+	}
+	return path
+}
+
+// loadConfig loads the config file (--config, $KAOQIN_CONFIG, /etc/kaoqin/kaoqin.yaml); on
+// failure it prints every problem.
 func (f *flags) loadConfig() (*config.Config, int, bool) {
-	path := config.Resolve(*f.config)
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(f.configFile())
 	if err != nil {
 		fmt.Fprintln(f.e.stderr, err)
 		return nil, exitUsage, false
@@ -194,8 +224,24 @@ func (e *env) openStore(ctx context.Context, cfg *config.Config, migrating bool)
 	return s, 0, true
 }
 
-func (e *env) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// logger writes text lines stamped in the deployment's zone (loc; the process's own zone when nil),
+// so that a log line, a punch and a report speak of the same 08:31 whatever TZ systemd gives the
+// daemon; the offset is part of every stamp.
+func (e *env) logger(loc *time.Location) *slog.Logger {
+	return newLogger(e.stderr, loc)
+}
+
+func newLogger(w io.Writer, loc *time.Location) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if loc != nil {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
+				a.Value = slog.TimeValue(a.Value.Time().In(loc))
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func runVersion(ctx context.Context, e *env, args []string) int {

@@ -40,7 +40,7 @@ func (e *env) worker(ctx context.Context, f *flags) (*store.Store, *results.Work
 	if !ok {
 		return nil, nil, nil, code, false
 	}
-	w := results.New(results.Options{Store: s, Rules: &rules, Logger: e.logger()})
+	w := results.New(results.Options{Store: s, Rules: &rules, Logger: e.logger(cfg.Location())})
 	return s, w, cfg, 0, true
 }
 

@@ -39,8 +39,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
 	}
-	log := e.logger()
-	d := &daemon{e: e, log: log, cfgPath: config.Resolve(*f.config)}
+	log := e.logger(cfg.Location())
+	d := &daemon{e: e, log: log, cfgPath: cfg.File}
 	if err := d.run(ctx, cfg, rules); err != nil {
 		log.Error("daemon stopped", "err", err)
 		return exitFail
