@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -22,10 +23,14 @@ const (
 	RoleHR         = "hr"          // months: reports, closing, corrections; all entries
 	RoleSupervisor = "supervisor"  // the supervision section (督查科): all windows, all entries
 	RoleWindowHead = "window_head" // sees and enters only for their own window
+	// Issue 17: the people of the approval workflow.
+	RoleCenterLeader = "center_leader" // 政务中心分管领导: approves requests of every window
+	RoleUnitLeader   = "unit_leader"   // 窗口单位领导: approves and stamps the requests of their unit
+	RoleStaff        = "staff"         // a staff member of the roster: their own month and requests
 )
 
 // Roles lists the roles in the order the CLI names them.
-var Roles = []string{RoleAdmin, RoleHR, RoleSupervisor, RoleWindowHead}
+var Roles = []string{RoleAdmin, RoleHR, RoleSupervisor, RoleWindowHead, RoleCenterLeader, RoleUnitLeader, RoleStaff}
 
 // User is a web account.
 type User struct {
@@ -34,7 +39,13 @@ type User struct {
 	Role         string `db:"role"`
 	Window       string `db:"window_name"` // the window of a window head, else ""
 	Disabled     bool   `db:"disabled"`
+	StaffID      string `db:"staff_id"`  // the roster staff member of a staff account (a window head may have one too)
+	Unit         string `db:"unit_name"` // the unit of a unit leader, else ""
+	Email        string `db:"email"`     // where notices by e-mail go; "" for none
 }
+
+// userCols are the columns of User, the hash left to the caller.
+const userCols = "name, role, window_name, disabled, staff_id, unit_name, email"
 
 func checkUser(u User) error {
 	switch {
@@ -46,13 +57,21 @@ func checkUser(u User) error {
 		return fmt.Errorf("%w: a window_head needs the window they head", ErrBadInput)
 	case u.Role != RoleWindowHead && u.Window != "":
 		return fmt.Errorf("%w: only a window_head has a window", ErrBadInput)
+	case u.Role == RoleUnitLeader && u.Unit == "":
+		return fmt.Errorf("%w: a unit_leader needs the unit they lead", ErrBadInput)
+	case u.Role != RoleUnitLeader && u.Unit != "":
+		return fmt.Errorf("%w: only a unit_leader has a unit", ErrBadInput)
+	case u.Role == RoleStaff && u.StaffID == "":
+		return fmt.Errorf("%w: a staff account needs the staff id of the roster", ErrBadInput)
+	case len(u.Email) > 254 || (u.Email != "" && !strings.Contains(u.Email, "@")):
+		return fmt.Errorf("%w: e-mail address %q is not an address", ErrBadInput, u.Email)
 	}
 	for _, r := range Roles {
 		if r == u.Role {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: role %q: want admin, hr, supervisor or window_head", ErrBadInput, u.Role)
+	return fmt.Errorf("%w: role %q: want %s", ErrBadInput, u.Role, strings.Join(Roles, ", "))
 }
 
 // AddUser adds an account, audited as actor. ErrExists when the name is taken.
@@ -69,27 +88,27 @@ func (s *Store) AddUser(ctx context.Context, u User, actor string) error {
 		if n > 0 {
 			return fmt.Errorf("%w: user %s", ErrExists, u.Name)
 		}
-		_, err := tx.ExecContext(ctx, s.rebind("INSERT INTO users (name, password_hash, role, window_name, disabled, created_at, updated_at) VALUES (?,?,?,?,0,?,?)"),
-			u.Name, u.PasswordHash, u.Role, u.Window, now, now)
+		_, err := tx.ExecContext(ctx, s.rebind("INSERT INTO users (name, password_hash, role, window_name, disabled, staff_id, unit_name, email, created_at, updated_at) VALUES (?,?,?,?,0,?,?,?,?,?)"),
+			u.Name, u.PasswordHash, u.Role, u.Window, u.StaffID, u.Unit, u.Email, now, now)
 		if err != nil {
 			return fmt.Errorf("store: add user %s: %w", u.Name, err)
 		}
 		return s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: "add", Entity: "user", EntityID: u.Name,
-			NewValue: jsonString(map[string]any{"role": u.Role, "window": u.Window})})
+			NewValue: jsonString(map[string]any{"role": u.Role, "window": u.Window, "staff_id": u.StaffID, "unit": u.Unit, "email": u.Email})})
 	})
 }
 
 // GetUser returns an account or ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	var u User
-	err := s.r.GetContext(ctx, &u, s.rebind("SELECT name, password_hash, role, window_name, disabled FROM users WHERE name = ?"), name)
+	err := s.r.GetContext(ctx, &u, s.rebind("SELECT password_hash, "+userCols+" FROM users WHERE name = ?"), name)
 	return u, notFound(err)
 }
 
 // ListUsers returns every account by name, hashes left out.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
-	if err := s.r.SelectContext(ctx, &out, "SELECT name, '' AS password_hash, role, window_name, disabled FROM users ORDER BY name"); err != nil {
+	if err := s.r.SelectContext(ctx, &out, "SELECT '' AS password_hash, "+userCols+" FROM users ORDER BY name"); err != nil {
 		return nil, fmt.Errorf("store: users: %w", err)
 	}
 	return out, nil
@@ -157,7 +176,7 @@ func (s *Store) GetSession(ctx context.Context, idHash string) (Session, error) 
 		CSRF    string   `db:"csrf"`
 		Expires wallTime `db:"expires_at"`
 	}
-	err := s.r.GetContext(ctx, &row, s.rebind(`SELECT u.name, '' AS password_hash, u.role, u.window_name, u.disabled, x.csrf, x.expires_at
+	err := s.r.GetContext(ctx, &row, s.rebind(`SELECT u.name, '' AS password_hash, u.role, u.window_name, u.disabled, u.staff_id, u.unit_name, u.email, x.csrf, x.expires_at
 		FROM sessions x JOIN users u ON u.name = x.user_name WHERE x.id_hash = ? AND x.expires_at > ? AND u.disabled = 0`), idHash, s.nowWall())
 	if err != nil {
 		return Session{}, notFound(err)

@@ -1,0 +1,1 @@
+CREATE INDEX requests_next ON requests (state, next_step)

@@ -1,0 +1,17 @@
+CREATE TABLE notices (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  dedupe_key VARCHAR(190) NOT NULL,
+  kind VARCHAR(40) NOT NULL,
+  channel VARCHAR(20) NOT NULL,
+  target VARCHAR(500) NOT NULL,
+  subject VARCHAR(500) NOT NULL,
+  body TEXT NOT NULL,
+  created_at DATETIME NOT NULL,
+  not_before DATETIME NOT NULL,
+  claimed_by VARCHAR(100) NOT NULL DEFAULT '',
+  claimed_until VARCHAR(19) NOT NULL DEFAULT '',
+  attempts INT NOT NULL DEFAULT 0,
+  sent_at VARCHAR(19) NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL,
+  UNIQUE KEY notices_dedupe (dedupe_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
