@@ -27,6 +27,10 @@ type Punch struct {
 	ReceivedAt time.Time
 	// Skewed marks a punch stored while its clock was off by more than the threshold.
 	Skewed bool
+	// Unread flags a punch whose clock line had an optional field (status, verify, work code)
+	// that could not be read: it holds the line as received (at most 255 characters), and Verify
+	// and State are 0. "" for a punch read whole.
+	Unread string
 	// StaffID is the staff member the clock user id maps to, "" when unknown. It is not stored with
 	// the punch (enrolment can change later); it marks the staff member's day for recomputation.
 	StaffID string
@@ -56,6 +60,14 @@ const punchBatch = 400
 // is skipped, not an error. If cursor is not nil it is saved in the same transaction, so a cursor
 // never runs ahead of what is stored. The days of known staff are marked for recomputation.
 func (s *Store) InsertPunches(ctx context.Context, ps []Punch, cursor *Cursor) (InsertResult, error) {
+	return s.InsertPunchesUnder(ctx, nil, ps, cursor)
+}
+
+// InsertPunchesUnder is InsertPunches under the lease fence (nil: none): the transaction first
+// proves the lease still held under its token and fails with ErrLeaseLost, storing nothing and
+// moving no cursor, when it is not. A daemon that lost a clock's lease therefore never commits
+// that clock's punches or cursor, and never acts on such a commit (clearing Anviz marks).
+func (s *Store) InsertPunchesUnder(ctx context.Context, fence *Lease, ps []Punch, cursor *Cursor) (InsertResult, error) {
 	var res InsertResult
 	for i := range ps {
 		if err := validPunch(&ps[i]); err != nil {
@@ -65,6 +77,11 @@ func (s *Store) InsertPunches(ctx context.Context, ps []Punch, cursor *Cursor) (
 	now := s.nowWall()
 	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
 		res = InsertResult{}
+		if fence != nil {
+			if err := s.fence(ctx, tx, fence); err != nil {
+				return err
+			}
+		}
 		var full *sqlx.Stmt
 		for start := 0; start < len(ps); start += punchBatch {
 			end := min(start+punchBatch, len(ps))
@@ -90,7 +107,7 @@ func (s *Store) InsertPunches(ctx context.Context, ps []Punch, cursor *Cursor) (
 				if p.Skewed {
 					skew = 1
 				}
-				args = append(args, p.Clock, p.UserID, WallString(p.Time), p.Verify, p.State, recv, skew)
+				args = append(args, p.Clock, p.UserID, WallString(p.Time), p.Verify, p.State, recv, skew, p.Unread)
 			}
 			var r interface{ RowsAffected() (int64, error) }
 			var err error
@@ -141,15 +158,15 @@ func (s *Store) punchInsertSQL(rows int) string {
 		// IGNORE also downgrades other errors to warnings, so InsertPunches validates every value
 		// first (validPunch); what is left for IGNORE is the duplicate key. ON DUPLICATE KEY UPDATE
 		// would be exact too but makes a re-read of duplicates slower than the first insert.
-		b.WriteString("INSERT IGNORE INTO punches (clock, clock_user_id, punched_at, verify, state, received_at, skewed) VALUES ")
+		b.WriteString("INSERT IGNORE INTO punches (clock, clock_user_id, punched_at, verify, state, received_at, skewed, unread) VALUES ")
 	} else {
-		b.WriteString("INSERT INTO punches (clock, clock_user_id, punched_at, verify, state, received_at, skewed) VALUES ")
+		b.WriteString("INSERT INTO punches (clock, clock_user_id, punched_at, verify, state, received_at, skewed, unread) VALUES ")
 	}
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?)")
 	}
 	if s.dialect != "mysql" {
 		b.WriteString(" ON CONFLICT DO NOTHING")
@@ -259,19 +276,20 @@ type punchRow struct {
 	State      int      `db:"state"`
 	ReceivedAt wallTime `db:"received_at"`
 	Skewed     bool     `db:"skewed"`
+	Unread     string   `db:"unread"`
 	StaffID    *string  `db:"staff_id"`
 }
 
 func (r punchRow) punch() Punch {
 	p := Punch{ID: r.ID, Clock: r.Clock, UserID: r.UserID, Time: r.Time.T, Verify: r.Verify, State: r.State,
-		ReceivedAt: r.ReceivedAt.T, Skewed: r.Skewed}
+		ReceivedAt: r.ReceivedAt.T, Skewed: r.Skewed, Unread: r.Unread}
 	if r.StaffID != nil {
 		p.StaffID = *r.StaffID
 	}
 	return p
 }
 
-const punchCols = "p.id, p.clock, p.clock_user_id, p.punched_at, p.verify, p.state, p.received_at, p.skewed, e.staff_id"
+const punchCols = "p.id, p.clock, p.clock_user_id, p.punched_at, p.verify, p.state, p.received_at, p.skewed, p.unread, e.staff_id"
 
 // Punches returns the punches with from <= time < to (wall clock), ordered by time, with the staff
 // member each maps to now. clock "" means every clock.
@@ -368,6 +386,8 @@ func validPunch(p *Punch) error {
 		return fmt.Errorf("%w: time %s of clock %s user %s is out of range", ErrBadPunch, WallString(p.Time), p.Clock, p.UserID)
 	case !utf8.ValidString(p.UserID):
 		return fmt.Errorf("%w: user id %q of clock %s is not UTF-8", ErrBadPunch, p.UserID, p.Clock)
+	case utf8.RuneCountInString(p.Unread) > 255 || !utf8.ValidString(p.Unread):
+		return fmt.Errorf("%w: the unread line of clock %s user %s must be at most 255 characters of UTF-8", ErrBadPunch, p.Clock, p.UserID)
 	}
 	return nil
 }

@@ -111,12 +111,18 @@ func (s *Store) SaveResults(ctx context.Context, staffID string, from, to time.T
 	}
 	now := s.nowWall()
 	return s.withTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.lockMonths(ctx, tx, months); err != nil {
+			return err
+		}
 		closed, err := closedIn(ctx, tx, s.rebind, months)
 		if err != nil {
 			return err
 		}
 		if len(closed) > 0 {
 			return ErrMonthClosed
+		}
+		if hookResultsChecked != nil {
+			hookResultsChecked()
 		}
 		var stored []struct {
 			Day     wallTime `db:"day"`
@@ -171,6 +177,40 @@ func (s *Store) SaveResults(ctx context.Context, staffID string, from, to time.T
 		}
 		return nil
 	})
+}
+
+// hookResultsChecked, when set by a test, runs inside SaveResults' transaction right after the
+// month check: where a closing must not slip in.
+var hookResultsChecked func()
+
+// lockMonths writes the month_locks row of each month (in order), which CloseMonth writes too: a
+// result write and a closing of one month are thereby ordered — by the row lock on one server,
+// by certification (one of them fails with 1213 and runs again) on Galera, by the one writer on
+// SQLite — so a result checked against an open month never commits after that month closed
+// (the write skew two plain reads would allow).
+func (s *Store) lockMonths(ctx context.Context, tx *sqlx.Tx, months []string) error {
+	if len(months) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO month_locks (month, writes) VALUES ")
+	args := make([]any, len(months))
+	for i, m := range months {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,1)")
+		args[i] = m
+	}
+	if s.dialect == "mysql" {
+		b.WriteString(" ON DUPLICATE KEY UPDATE writes = writes + 1")
+	} else {
+		b.WriteString(" ON CONFLICT (month) DO UPDATE SET writes = writes + 1")
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(b.String()), args...); err != nil {
+		return fmt.Errorf("store: order with the month closing: %w", err)
+	}
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -477,6 +517,9 @@ func (s *Store) CloseMonth(ctx context.Context, month, actor string) error {
 	}
 	now := s.nowWall()
 	return s.withTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.lockMonths(ctx, tx, []string{month}); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.GetContext(ctx, &n, s.rebind("SELECT COUNT(*) FROM month_closings WHERE month = ?"), month); err != nil {
 			return fmt.Errorf("store: month closings: %w", err)

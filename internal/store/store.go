@@ -13,16 +13,21 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -60,6 +65,15 @@ type Store struct {
 	now     func() time.Time
 	// checked says how far Open's integrity check got, for `kaoqin doctor` and the start log.
 	checked string
+
+	// nodes is the connector over several MySQL addresses (nil with one DSN address);
+	// stopWatch ends its watcher.
+	nodes     *nodeConnector
+	stopWatch context.CancelFunc
+	identity  string
+	log       *slog.Logger
+	// retries counts the transactions run again after a conflict, by MySQL error number.
+	retries sync.Map // uint16 → *atomic.Uint64
 }
 
 // Options configure Open.
@@ -73,15 +87,40 @@ type Options struct {
 	// QuickCheckTimeout bounds SQLite's PRAGMA quick_check at open (0: DefaultQuickCheckTimeout;
 	// negative: no check). A check cut short by it opens the database and says so in Checked.
 	QuickCheckTimeout time.Duration
+	// Addresses are the host:port of several MySQL/MariaDB nodes (a Galera cluster) replacing the
+	// DSN's address: the pool uses one ready node and moves to another when it fails.
+	Addresses []string
+	// Identity names this process in the leases it takes (Migrate's); host/pid by default.
+	Identity string
+	// Logger receives the moves between database nodes; discarded by default.
+	Logger *slog.Logger
+}
+
+// DefaultIdentity is host/pid, the name a daemon holds leases under unless configured.
+func DefaultIdentity() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // Open connects to the database. driver is "sqlite" (dsn: a file path, or a "file:" URI) or "mysql"
 // (dsn: a go-sql-driver DSN). Unless opts.SkipSchemaCheck, it fails with ErrOldSchema when the
 // database needs migrating.
 func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error) {
-	s := &Store{dialect: driver, loc: opts.Location, now: time.Now}
+	s := &Store{dialect: driver, loc: opts.Location, now: time.Now, identity: opts.Identity, log: opts.Logger}
 	if s.loc == nil {
 		s.loc = time.UTC
+	}
+	if s.identity == "" {
+		s.identity = DefaultIdentity()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if len(opts.Addresses) > 0 && driver != "mysql" {
+		return nil, fmt.Errorf("store: several database addresses need the mysql driver, not %q", driver)
 	}
 	var err error
 	switch driver {
@@ -278,8 +317,16 @@ func (s *Store) openMySQL(dsn string, opts Options) error {
 	}
 	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
 	cfg.Collation = "utf8mb4_unicode_ci"
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
+	var conn driver.Connector
+	if len(opts.Addresses) > 0 {
+		nc := newNodeConnector(*cfg, opts.Addresses)
+		wctx, cancel := context.WithCancel(context.Background())
+		s.nodes, s.stopWatch = nc, cancel
+		go nc.watch(wctx, 2*time.Second, func(from, to, why string) {
+			s.log.Warn("database node failed; moved to another", "from", from, "to", to, "why", why)
+		})
+		conn = nc
+	} else if conn, err = mysql.NewConnector(cfg); err != nil {
 		return fmt.Errorf("store: mysql: %w", err)
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
@@ -290,6 +337,10 @@ func (s *Store) openMySQL(dsn string, opts Options) error {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxLifetime(30 * time.Minute)
+	if s.nodes != nil {
+		// A node that comes back is used again only by new connections; do not keep old ones long.
+		db.SetConnMaxLifetime(5 * time.Minute)
+	}
 	s.w, s.r = db, db
 	return nil
 }
@@ -301,6 +352,9 @@ func redactDSNError(err error) string {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
 	var err error
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
@@ -328,9 +382,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.GetContext(ctx, &one, "SELECT 1")
 }
 
-// withTx runs fn in a write transaction, committing when fn returns nil.
+// withTx runs fn in a write transaction, committing when fn returns nil. A transaction that
+// fails on a conflict (a deadlock, a lock wait timeout, a Galera certification failure, a node
+// that stopped being ready) was rolled back as a whole, so it is run again, a few times, after a
+// short jittered pause, and counted (Retries); fn must therefore set whatever it reports afresh
+// on each run.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.w.BeginTxx(ctx, nil)
+	return s.retry(ctx, func() error { return s.txOnce(ctx, nil, fn) })
+}
+
+func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -339,10 +401,98 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		// A connection lost during COMMIT leaves the outcome unknown: not retried as such.
+		return fmt.Errorf("store: commit: %w", committing{err})
 	}
 	return nil
 }
+
+// committing marks an error of COMMIT itself.
+type committing struct{ error }
+
+func (c committing) Unwrap() error { return c.error }
+
+// maxTxAttempts bounds the runs of one transaction.
+const maxTxAttempts = 6
+
+// retry runs once until it succeeds, fails for good, or failed maxTxAttempts times on conflicts.
+func (s *Store) retry(ctx context.Context, once func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := once()
+		code, again := conflict(err)
+		if !again || attempt >= maxTxAttempts || ctx.Err() != nil {
+			return err
+		}
+		s.countRetry(code)
+		// 5 ms doubling to 160 ms, each between half and one and a half of it.
+		d := 5 * time.Millisecond << min(attempt-1, 5)
+		t := time.NewTimer(time.Duration(float64(d) * (0.5 + rand.Float64())))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// conflict tells whether err is worth running the transaction again, and its MySQL error number
+// (0 for a connection that failed before COMMIT).
+func conflict(err error) (uint16, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1213, 1205, 1047:
+			// A certification failure, which Galera reports as 1213, also rolls back the commit.
+			return me.Number, true
+		}
+		return 0, false
+	}
+	var c committing
+	if errors.As(err, &c) {
+		return 0, false
+	}
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		return 0, true
+	}
+	return 0, false
+}
+
+func (s *Store) countRetry(code uint16) {
+	v, _ := s.retries.LoadOrStore(code, new(atomic.Uint64))
+	v.(*atomic.Uint64).Add(1)
+}
+
+// Retries returns how many transactions were run again, by cause: a MySQL error number ("1213"
+// deadlock or certification conflict, "1205" lock wait timeout, "1047" node not ready) or "conn"
+// (the connection failed before COMMIT).
+func (s *Store) Retries() map[string]uint64 {
+	out := map[string]uint64{}
+	s.retries.Range(func(k, v any) bool {
+		name := strconv.Itoa(int(k.(uint16)))
+		if k.(uint16) == 0 {
+			name = "conn"
+		}
+		out[name] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return out
+}
+
+// Node is the address of the database node in use ("" with a single DSN address), and how many
+// times the store moved to another node.
+func (s *Store) Node() (string, uint64) {
+	if s.nodes == nil {
+		return "", 0
+	}
+	return s.nodes.current(), s.nodes.moves.Load()
+}
+
+// Identity is the name this store takes leases under.
+func (s *Store) Identity() string { return s.identity }
 
 // nowWall is the current instant as wall clock in the deployment's zone.
 func (s *Store) nowWall() string { return WallString(Wall(s.now(), s.loc)) }
@@ -431,6 +581,37 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: create schema_migrations: %w", err)
 	}
+	// Daemons started together migrate one at a time, under a lease: MySQL's GET_LOCK would do on
+	// one server, but Galera replicates no lock. The leases table is therefore made here, before
+	// any migration (and again, idempotently, by the migration that documents it).
+	ddl := leasesDDLSQLite
+	if s.dialect == "mysql" {
+		ddl = leasesDDLMySQL
+	}
+	if _, err := s.w.ExecContext(ctx, ddl); err != nil {
+		return 0, fmt.Errorf("store: create leases: %w", err)
+	}
+	const migrateLease = "schema/migrate"
+	var held Lease
+	for {
+		held, err = s.AcquireLease(ctx, migrateLease, s.identity, 2*time.Minute)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLeaseHeld) {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("store: waiting for another process to finish migrating: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		s.ReleaseLease(rctx, held)
+	}()
 	applied, _, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return 0, err

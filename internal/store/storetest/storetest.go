@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,10 @@ import (
 // EnvMySQL names the variable holding a DSN of a MySQL-compatible server the tests may create
 // databases on.
 const EnvMySQL = "KAOQIN_TEST_MYSQL_DSN"
+
+// EnvGalera names the variable holding the DSNs of the nodes of a Galera cluster, comma-separated
+// (.ci/galera.sh dsns prints them): the "galera" variant of Each runs on them.
+const EnvGalera = "KAOQIN_TEST_GALERA_DSNS"
 
 // Location is the zone tests run the store in.
 var Location = mustLoad("Asia/Shanghai")
@@ -33,9 +39,11 @@ func mustLoad(name string) *time.Location {
 
 // Backend is one database a test runs against.
 type Backend struct {
-	Name   string // "sqlite" or "mysql"
+	Name   string // "sqlite", "mysql" or "galera"
 	Driver string
 	DSN    string
+	// Addresses are the cluster's nodes (galera only), the first one being DSN's.
+	Addresses []string
 }
 
 // Each runs fn as a subtest against a fresh migrated SQLite database, and against a fresh MariaDB
@@ -44,6 +52,86 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("mysql", func(t *testing.T) { fn(t, MySQL(t)) })
+	t.Run("galera", func(t *testing.T) { fn(t, Galera(t)) })
+}
+
+// Galera opens a fresh migrated database on the cluster of KAOQIN_TEST_GALERA_DSNS, through a
+// store given every node's address, or skips the test.
+func Galera(t testing.TB) *store.Store {
+	t.Helper()
+	bs := NewGaleraBackends(t)
+	s := Open(t, bs[0])
+	galeraPeers.Store(s, bs)
+	t.Cleanup(func() { galeraPeers.Delete(s) })
+	return s
+}
+
+var galeraPeers sync.Map // *store.Store → []Backend
+
+// GaleraPeer is the backend of the database of s (opened by Galera) through node i of the cluster.
+func GaleraPeer(t testing.TB, s *store.Store, i int) Backend {
+	t.Helper()
+	bs, ok := galeraPeers.Load(s)
+	if !ok {
+		t.Fatal("GaleraPeer: the store was not opened by storetest.Galera")
+	}
+	return bs.([]Backend)[i%len(bs.([]Backend))]
+}
+
+// NewGaleraBackends creates an empty database on the Galera cluster of KAOQIN_TEST_GALERA_DSNS
+// (dropped when the test ends) and returns one backend per node: backend i prefers node i and
+// moves to the others when it fails.
+func NewGaleraBackends(t testing.TB) []Backend {
+	t.Helper()
+	env := os.Getenv(EnvGalera)
+	if env == "" {
+		t.Skipf("Galera tests skipped: set %s to the DSNs of a three-node cluster, comma-separated (.ci/galera.sh start DIR prints them; .ci/run does this)", EnvGalera)
+	}
+	var cfgs []*mysql.Config
+	for _, d := range strings.Split(env, ",") {
+		cfg, err := mysql.ParseDSN(strings.TrimSpace(d))
+		if err != nil {
+			t.Fatalf("%s: %v", EnvGalera, err)
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	name := createDatabase(t, *cfgs[0])
+	var out []Backend
+	for i := range cfgs {
+		var addrs []string
+		for k := range cfgs {
+			addrs = append(addrs, cfgs[(i+k)%len(cfgs)].Addr)
+		}
+		cfg := *cfgs[i]
+		cfg.DBName = name
+		out = append(out, Backend{Name: "galera", Driver: "mysql", DSN: cfg.FormatDSN(), Addresses: addrs})
+	}
+	return out
+}
+
+// createDatabase makes a database of a random name on the server of cfg, dropped when t ends.
+func createDatabase(t testing.TB, cfg mysql.Config) string {
+	t.Helper()
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	name := "kaoqin_t_" + hex.EncodeToString(rnd[:])
+	cfg.DBName = ""
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name)
+			db.Close()
+		}
+	})
+	return name
 }
 
 // SQLite opens a fresh migrated SQLite database in the test's temporary directory.
@@ -98,7 +186,7 @@ func NewMySQLBackend(t testing.TB) Backend {
 func Open(t testing.TB, b Backend) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, b.Driver, b.DSN, store.Options{Location: Location, SkipSchemaCheck: true})
+	s, err := store.Open(ctx, b.Driver, b.DSN, store.Options{Location: Location, SkipSchemaCheck: true, Addresses: b.Addresses})
 	if err != nil {
 		t.Fatalf("open %s: %v", b.Name, err)
 	}

@@ -1,0 +1,4 @@
+CREATE TABLE month_locks (
+  month CHAR(7) PRIMARY KEY,
+  writes BIGINT NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
