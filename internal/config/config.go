@@ -57,6 +57,10 @@ type Database struct {
 	// go-sql-driver/mysql DSN.
 	DSN          string `yaml:"dsn"`
 	MaxOpenConns int    `yaml:"max_open_conns"`
+	// Addresses are the host:port of the nodes of a MySQL/MariaDB cluster (Galera), in the order
+	// tried; they replace the DSN's address. The daemon uses one node that answers and is ready
+	// and moves to another when it fails.
+	Addresses []string `yaml:"addresses"`
 }
 
 // HTTP is the dashboard, API and metrics listener.
@@ -86,6 +90,15 @@ type Ingest struct {
 	SkewThreshold Duration `yaml:"skew_threshold"`
 	// Timeout bounds one read of one clock.
 	Timeout Duration `yaml:"timeout"`
+	// Site is where this daemon runs: it reads only the clocks of its site (clocks[].site), and
+	// another daemon of the same site takes them over when it dies. "" is the default site.
+	Site string `yaml:"site"`
+	// Identity names this daemon in the clock leases (what /metrics and the clocks page show as
+	// a clock's owner); host/pid by default. Two daemons must never share one.
+	Identity string `yaml:"identity"`
+	// Lease is how long a daemon holds a clock without renewing it: a dead daemon's clocks are
+	// taken over within about this plus one renewal.
+	Lease Duration `yaml:"lease"`
 }
 
 // Clock is one time clock.
@@ -119,6 +132,8 @@ type Clock struct {
 	// RecordEpoch is the Anviz model's record epoch, "YYYY-MM-DD HH:MM:SS" local.
 	RecordEpoch string   `yaml:"record_epoch"`
 	Timeout     Duration `yaml:"timeout"`
+	// Site is where the clock is (see ingest.site); "" is the default site.
+	Site string `yaml:"site"`
 }
 
 // SerialPort configures a serial line. Clocks on one RS485 bus name the same port.
@@ -270,7 +285,7 @@ func Default() *Config {
 		HTTP:     HTTP{Listen: "127.0.0.1:8080"},
 		Push: Push{Listen: "", Delay: Duration(10 * time.Second), TransInterval: Duration(time.Minute),
 			ErrorDelay: Duration(30 * time.Second)},
-		Ingest: Ingest{SkewThreshold: Duration(60 * time.Second), Timeout: Duration(30 * time.Second)},
+		Ingest: Ingest{SkewThreshold: Duration(60 * time.Second), Timeout: Duration(30 * time.Second), Lease: Duration(15 * time.Second)},
 		Schedule: Schedule{
 			SummerFrom: "05-01", SummerTo: "09-30",
 			Summer: Season{

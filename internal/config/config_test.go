@@ -49,6 +49,9 @@ func TestDefaults(t *testing.T) {
 // Each invalid case and its exact message: file, line, key and the fix.
 func TestInvalid(t *testing.T) {
 	cases := map[string]string{
+		"invalid-addresses.yaml":           `invalid-addresses.yaml:6: database.addresses[1]: "10.0.0.12" is not host:port; write it like 10.0.0.11:3306`,
+		"invalid-addresses-sqlite.yaml":    `invalid-addresses-sqlite.yaml:4: database.addresses: several addresses are for a MySQL/MariaDB cluster; set driver: mysql or remove addresses`,
+		"invalid-lease.yaml":               `invalid-lease.yaml:3: ingest.lease: 1s is out of range; use 3s to 5m (15s: a dead daemon's clocks are taken over within about 20 s)`,
 		"invalid-cron.yaml":                `invalid-cron.yaml:5: clocks[0].read: bad cron spec "every minute": expected exactly 5 fields, found 2: [every minute]; use five fields such as "* * * * *" or "@every 1m"`,
 		"invalid-driver.yaml":              `invalid-driver.yaml:2: database.driver: unknown driver "postgres"; use sqlite or mysql`,
 		"invalid-duplicate-device-id.yaml": `invalid-duplicate-device-id.yaml:9: clocks[1].device_id: device id 1 is already used by clock "a" on bus /dev/ttyUSB0; every clock on a bus needs its own id`,
@@ -65,7 +68,7 @@ func TestInvalid(t *testing.T) {
 		"invalid-timezone.yaml":            `invalid-timezone.yaml:1: timezone: unknown time zone "Mars/Olympus"; use an IANA name such as Asia/Shanghai`,
 		"invalid-type.yaml":                `invalid-type.yaml:2: database.max_open_conns: "many" is not a whole number`,
 		"invalid-udp-anviz.yaml":           `invalid-udp-anviz.yaml:4: clocks[0].transport: "udp" does not carry protocol anviz; use serial or tcp`,
-		"invalid-unknown-key.yaml":         `invalid-unknown-key.yaml:3: database.dns: unknown key; valid keys here are driver, dsn, max_open_conns`,
+		"invalid-unknown-key.yaml":         `invalid-unknown-key.yaml:3: database.dns: unknown key; valid keys here are driver, dsn, max_open_conns, addresses`,
 		"invalid-window-order.yaml":        `invalid-window-order.yaml:3: schedule.summer.am.sign_in: window 08:50-08:00 ends before it starts; write the earlier time first`,
 		"invalid-window-overlap.yaml":      `invalid-window-overlap.yaml:3: schedule.winter.pm.sign_in: overlaps schedule.winter.am.sign_out; punch windows must not overlap and must follow each other in the day`,
 		"invalid-yaml.yaml":                `invalid-yaml.yaml:2: not valid YAML: did not find expected key`,

@@ -56,6 +56,14 @@ func (c *Config) validate(v *validator) {
 	if c.Database.MaxOpenConns < 0 {
 		v.add("database.max_open_conns", "must not be negative")
 	}
+	if len(c.Database.Addresses) > 0 && c.Database.Driver != "mysql" {
+		v.add("database.addresses", "several addresses are for a MySQL/MariaDB cluster; set driver: mysql or remove addresses")
+	}
+	for i, a := range c.Database.Addresses {
+		if host, port, err := net.SplitHostPort(a); err != nil || host == "" || port == "" {
+			v.add(fmt.Sprintf("database.addresses[%d]", i), "%q is not host:port; write it like 10.0.0.11:3306", a)
+		}
+	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil || c.TimeZone == "" {
 		v.add("timezone", "unknown time zone %q; use an IANA name such as Asia/Shanghai", c.TimeZone)
@@ -81,6 +89,12 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.Ingest.Timeout <= 0 {
 		v.add("ingest.timeout", "must be positive, such as 30s")
+	}
+	if d := c.Ingest.Lease.Std(); d < 3*time.Second || d > 5*time.Minute {
+		v.add("ingest.lease", "%s is out of range; use 3s to 5m (15s: a dead daemon's clocks are taken over within about 20 s)", d)
+	}
+	if len(c.Ingest.Identity) > 100 {
+		v.add("ingest.identity", "is longer than 100 bytes; use a short name such as the host's")
 	}
 	c.validateClocks(v)
 	if c.Push.Listen == "" {
