@@ -33,12 +33,13 @@ type Options struct {
 	Retries    int           // UDP resends of one request; default 3, negative for none
 	RecordSize int           // force the attendance record layout (8, 16, 40, 49); 0 detects it
 	MaxBulk    int           // hard cap on one bulk set in bytes; default 64 MiB
+	Logger     *slog.Logger  // default discards
+
 	// Strict refuses every reply whose checksum is not the vendor SDK's (for tests). By default
 	// the one-low variant (ChecksumOneLow) is accepted, and on TCP, where the wrapper's length
 	// keeps the stream in step and TCP guards the bytes, so is a checksum that matches neither;
 	// both are counted (ChecksumCounts). On UDP a mismatch is always a damaged datagram: resent.
 	Strict bool
-	Logger     *slog.Logger  // default discards
 }
 
 // DefaultPort is the clocks' TCP and UDP port.

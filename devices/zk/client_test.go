@@ -294,7 +294,7 @@ func TestFaults(t *testing.T) {
 	} {
 		for _, network := range []string{"tcp", "udp"} {
 			t.Run(network+"/"+tc.name, func(t *testing.T) {
-				clock, addr := newClock(t, zkemu.Config{})
+				clock, addr := newClock(t, zkemu.Config{DataSize: 1008})
 				addPunches(t, clock, n)
 				want := clock.Records()
 				c := dial(t, network, addr[network], zk.Options{Timeout: 300 * time.Millisecond})
@@ -497,7 +497,7 @@ func TestEventsDuringBulkRead(t *testing.T) {
 	for _, network := range []string{"tcp", "udp"} {
 		for _, subscribed := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/subscribed=%v", network, subscribed), func(t *testing.T) {
-				clock, addr := newClock(t, zkemu.Config{})
+				clock, addr := newClock(t, zkemu.Config{DataSize: 1008})
 				addPunches(t, clock, 3000)
 				want := clock.Records()
 				c := dial(t, network, addr[network], zk.Options{})

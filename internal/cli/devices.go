@@ -245,7 +245,7 @@ func (e *env) withDevice(ctx context.Context, f *deviceFlags, args []string, fn 
 	defer cancel()
 	d, err := openDevice(ctx, c)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: clock %s: %v\n", f.Name(), c.Name, err)
+		fmt.Fprintf(e.stderr, "%s: clock %s: %s\n", f.Name(), c.Name, printable(err.Error()))
 		return exitFail
 	}
 	defer d.close()
@@ -257,17 +257,17 @@ func runDevicesInfo(ctx context.Context, e *env, args []string) int {
 	return e.withDevice(ctx, f, args, func(ctx context.Context, cfg *config.Config, c config.Clock, d deviceSession) int {
 		id, err := d.identity(ctx)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin devices info: clock %s: %v\n", c.Name, err)
+			fmt.Fprintf(e.stderr, "kaoqin devices info: clock %s: %s\n", c.Name, printable(err.Error()))
 			return exitFail
 		}
 		t, err := d.time(ctx)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin devices info: clock %s: %v\n", c.Name, err)
+			fmt.Fprintf(e.stderr, "kaoqin devices info: clock %s: %s\n", c.Name, printable(err.Error()))
 			return exitFail
 		}
 		fmt.Fprintf(e.stdout, "%-14s %s\n", "clock", c.Name)
 		for _, kv := range id {
-			fmt.Fprintf(e.stdout, "%-14s %s\n", kv[0], kv[1])
+			fmt.Fprintf(e.stdout, "%-14s %s\n", kv[0], printable(kv[1]))
 		}
 		printTime(e, cfg, t)
 		return exitOK
@@ -288,13 +288,13 @@ func runDevicesTime(ctx context.Context, e *env, args []string) int {
 	return e.withDevice(ctx, f, args, func(ctx context.Context, cfg *config.Config, c config.Clock, d deviceSession) int {
 		if *set {
 			if err := d.setTime(ctx, store.Wall(time.Now(), cfg.Location())); err != nil {
-				fmt.Fprintf(e.stderr, "kaoqin devices time: clock %s: set: %v\n", c.Name, err)
+				fmt.Fprintf(e.stderr, "kaoqin devices time: clock %s: set: %s\n", c.Name, printable(err.Error()))
 				return exitFail
 			}
 		}
 		t, err := d.time(ctx)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin devices time: clock %s: %v\n", c.Name, err)
+			fmt.Fprintf(e.stderr, "kaoqin devices time: clock %s: %s\n", c.Name, printable(err.Error()))
 			return exitFail
 		}
 		printTime(e, cfg, t)
@@ -313,7 +313,7 @@ func runDevicesPull(ctx context.Context, e *env, args []string) int {
 		}
 		recs, err := d.records(ctx)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin devices pull: clock %s: %v\n", c.Name, err)
+			fmt.Fprintf(e.stderr, "kaoqin devices pull: clock %s: %s\n", c.Name, printable(err.Error()))
 			return exitFail
 		}
 		if err := writeRecordsCSV(*out, c.Name, recs); err != nil {
@@ -389,7 +389,7 @@ func runDevicesUnknown(ctx context.Context, e *env, args []string) int {
 	} else {
 		fmt.Fprintf(e.stdout, "%-16s %-12s %8s  %-19s  %-19s\n", "CLOCK", "USER ID", "PUNCHES", "FIRST", "LAST")
 		for _, u := range users {
-			fmt.Fprintf(e.stdout, "%-16s %-12s %8d  %s  %s\n", u.Clock, u.UserID, u.Punches, store.WallString(u.First), store.WallString(u.Last))
+			fmt.Fprintf(e.stdout, "%-16s %-12s %8d  %s  %s\n", u.Clock, printable(u.UserID), u.Punches, store.WallString(u.First), store.WallString(u.Last))
 		}
 	}
 	if err := printUnknownPush(ctx, e.stdout, s); err != nil {

@@ -18,7 +18,7 @@ import (
 // runSimZK serves an emulated ZKTeco clock until interrupted: for tests by hand, demos and
 // operators checking their network path.
 func runSimZK(ctx context.Context, e *env, args []string) int {
-	f := e.flags("sim zk", "sim zk [--listen 127.0.0.1:4370] [--udp] [--commkey N] [--record-size 40] [--punches FILE.csv] [--users N]")
+	f := e.flags("sim zk", "sim zk [--listen 127.0.0.1:4370] [--udp] [--commkey N] [--record-size 40] [--punches FILE.csv] [--users N] [--punch-every 10s]")
 	listen := f.String("listen", "127.0.0.1:4370", "`address` to listen on")
 	udp := f.Bool("udp", false, "serve UDP as well as TCP (same port)")
 	commKey := f.Int("commkey", 0, "comm key the clock asks for (0: none)")
@@ -26,6 +26,11 @@ func runSimZK(ctx context.Context, e *env, args []string) int {
 	punches := f.String("punches", "", "CSV `file` of punches to preload (user_id,time)")
 	users := f.Int("users", 0, "number of users 1..N to enrol on the clock")
 	serial := f.String("sn", "ZKEMU0000001", "serial number")
+	userSize := f.Int("user-size", 72, "user record layout: 28 or 72")
+	eventSize := f.Int("event-size", 32, "realtime event layout: 10, 12, 14, 32, 36, 37 or 52")
+	dataSize := f.Int("data-size", 0, "data bytes per DATA packet of a bulk chunk (0: a TCP chunk in one packet, 1024 on UDP; an F19 sends 1008)")
+	split := f.Bool("split-writes", false, "cut each TCP reply into random small writes (a fault mode)")
+	punchEvery := f.Duration("punch-every", 0, "punch an enrolled user (1 when none) every `interval`, sent as a realtime event to subscribers")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -42,7 +47,8 @@ func runSimZK(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	newClock := func() (*zkemu.Clock, int) {
-		clock, err := zkemu.New(zkemu.Config{SerialNumber: *serial, CommKey: *commKey, RecordSize: *recordSize, Location: cfg.Location()})
+		clock, err := zkemu.New(zkemu.Config{SerialNumber: *serial, CommKey: *commKey, RecordSize: *recordSize,
+			UserSize: *userSize, EventSize: *eventSize, DataSize: *dataSize, SplitWrites: *split, Location: cfg.Location()})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "kaoqin sim zk: %v\n", err)
 			return nil, exitUsage
@@ -66,9 +72,10 @@ func runSimZK(ctx context.Context, e *env, args []string) int {
 	// TCP and UDP share the port, as on a real clock. With port 0 the kernel picks a TCP port whose
 	// UDP twin may be taken: then try another.
 	_, port, _ := net.SplitHostPort(*listen)
+	var clock *zkemu.Clock
 	for attempt := 1; ; attempt++ {
-		clock, code := newClock()
-		if clock == nil {
+		var code int
+		if clock, code = newClock(); clock == nil {
 			return code
 		}
 		addr, err := clock.ListenTCP(*listen)
@@ -89,14 +96,37 @@ func runSimZK(ctx context.Context, e *env, args []string) int {
 			}
 		}
 		defer clock.Close()
-		fmt.Fprintf(e.stdout, "zk clock %s listening on tcp %s\n", *serial, addr)
+		fmt.Fprintf(e.stdout, "zk clock %s listening on tcp %s\n", printable(*serial), addr)
 		if ua != nil {
-			fmt.Fprintf(e.stdout, "zk clock %s listening on udp %s\n", *serial, ua)
+			fmt.Fprintf(e.stdout, "zk clock %s listening on udp %s\n", printable(*serial), ua)
 		}
 		break
 	}
+	if *punchEvery > 0 {
+		punchPeriodically(ctx, e, clock, *users, *punchEvery)
+	}
 	<-ctx.Done()
 	return exitOK
+}
+
+// punchPeriodically punches users 1..users in turn (user 1 when there are none) every interval
+// until ctx ends: live events for a client that subscribed, such as pyzk's live_capture.
+func punchPeriodically(ctx context.Context, e *env, clock *zkemu.Clock, users int, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		user := strconv.Itoa(n%max(users, 1) + 1)
+		if err := clock.AddPunch(user, clock.Now(), 1, 0); err != nil {
+			fmt.Fprintf(e.stderr, "kaoqin sim zk: punch: %v\n", err)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "punch: user %s at %s\n", user, clock.Now().Format(time.DateTime))
+	}
 }
 
 // runSimAnviz serves emulated Anviz clocks on one bus, on a pseudo-terminal and/or TCP.

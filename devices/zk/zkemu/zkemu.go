@@ -8,6 +8,7 @@ package zkemu
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,9 +44,22 @@ type Config struct {
 
 	UserCapacity, FingerCapacity, RecordCapacity int // defaults 10000, 3000, 100000
 
-	MaxChunk  int // most bytes one READ_BUFFER returns, whatever is asked; default: as asked
-	DataSize  int // data bytes per DATA packet; default 1008, as recorded from an F19
+	MaxChunk int // most bytes one READ_BUFFER returns, whatever is asked; default: as asked
+	// DataSize is the data bytes per DATA packet of a READ_BUFFER chunk. By default a TCP chunk
+	// goes in one DATA packet, which every client reads (pyzk stalls on several that arrive
+	// together), and UDP packets hold 1024 bytes; UDP never carries more than 1024. 1008 is what
+	// an F19 was recorded sending on TCP.
+	DataSize  int
 	InlineMax int // sets up to this size come back whole in the PREPARE_BUFFER reply; default 0 (never)
+
+	PinWidth int               // GET_PINWIDTH answer; default 9
+	IP       string            // the IPAddress option; default the address first listened on
+	Options  map[string]string // options added to, or replacing, the built-in ones
+
+	// Firmware variants, all off by default.
+	ChecksumOneLow    bool // replies carry zk.ChecksumOneLow, as emulators derived from pyzk send
+	AbsentEmpty       bool // an option the clock lacks is answered ACK_OK with no data, not ACK_ERROR
+	RecordCountOffset int  // GET_FREE_SIZES reports this many records more than the log holds
 
 	// SplitWrites cuts the TCP byte stream of each reply into random pieces of 1 to MaxPiece
 	// bytes written one by one, so that packets are split across and joined within reads.
@@ -83,7 +99,9 @@ type Clock struct {
 	nextSession uint16
 	faults      []*fault
 	requests    map[uint16]int
+	options     map[string]string
 	eventAcks   int
+	variants    int
 	closers     []io.Closer
 	conns       map[*tcpConn]struct{}
 	closed      bool
@@ -131,7 +149,7 @@ func New(cfg Config) (*Clock, error) {
 	defInt(&cfg.UserCapacity, 10000)
 	defInt(&cfg.FingerCapacity, 3000)
 	defInt(&cfg.RecordCapacity, 100000)
-	defInt(&cfg.DataSize, 1008)
+	defInt(&cfg.PinWidth, 9)
 	defInt(&cfg.MaxPiece, 300)
 	if cfg.Encoding == "" {
 		cfg.Encoding = zk.GBK
@@ -147,7 +165,7 @@ func New(cfg Config) (*Clock, error) {
 		return nil, fmt.Errorf("zkemu: record size %d: want 8, 16, 40 or 49", cfg.RecordSize)
 	case cfg.UserSize != 28 && cfg.UserSize != 72:
 		return nil, fmt.Errorf("zkemu: user size %d: want 28 or 72", cfg.UserSize)
-	case cfg.DataSize < 1 || cfg.DataSize > zk.MaxPacket-zk.HeaderSize:
+	case cfg.DataSize < 0 || cfg.DataSize > zk.MaxPacket-zk.HeaderSize:
 		return nil, fmt.Errorf("zkemu: DATA size %d out of range", cfg.DataSize)
 	case cfg.CommKey < 0 || cfg.CommKey > 999999:
 		return nil, fmt.Errorf("zkemu: comm key %d: want 0 to 999999", cfg.CommKey)
@@ -162,6 +180,7 @@ func New(cfg Config) (*Clock, error) {
 		sessions:    map[uint16]*session{},
 		nextSession: uint16(0x45cf + cfg.Seed*7919),
 		requests:    map[uint16]int{},
+		options:     map[string]string{},
 		conns:       map[*tcpConn]struct{}{},
 		done:        make(chan struct{}),
 	}
@@ -171,7 +190,41 @@ func New(cfg Config) (*Clock, error) {
 		}
 	}
 	c.users = append([]zk.User(nil), cfg.Users...)
+	extFmt := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	for k, v := range map[string]string{
+		"~SerialNumber": cfg.SerialNumber, "~Platform": cfg.Platform, "~DeviceName": cfg.DeviceName,
+		"MAC": cfg.MAC, "~ZKFPVersion": "10", "ZKFaceVersion": "0", "~OS": "1", "DeviceID": "1",
+		"NetMask": "255.255.255.0", "GATEIPAddress": "0.0.0.0",
+		"~ExtendFmt": extFmt(cfg.RecordSize >= 40), "~UserExtFmt": extFmt(cfg.UserSize == 72),
+		"FaceFunOn": "0", "CompatOldFirmware": "0",
+	} {
+		c.options[k] = v
+	}
+	if cfg.IP != "" {
+		c.options["IPAddress"] = cfg.IP
+	}
+	for k, v := range cfg.Options {
+		c.options[k] = v
+	}
 	return c, nil
+}
+
+// listened records the first address listened on as the IPAddress option, unless one is set.
+func (c *Clock) listened(a net.Addr) {
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.options["IPAddress"]; !ok {
+		c.options["IPAddress"] = host
+	}
 }
 
 // ListenTCP serves the protocol on a TCP address ("127.0.0.1:0" picks a port) and returns the
@@ -184,6 +237,7 @@ func (c *Clock) ListenTCP(addr string) (net.Addr, error) {
 	if !c.track(ln) {
 		return nil, net.ErrClosed
 	}
+	c.listened(ln.Addr())
 	c.wg.Go(func() {
 		for {
 			conn, err := ln.Accept()
@@ -218,6 +272,7 @@ func (c *Clock) ListenUDP(addr string) (net.Addr, error) {
 	if !c.track(conn) {
 		return nil, net.ErrClosed
 	}
+	c.listened(conn.LocalAddr())
 	c.wg.Go(func() {
 		buf := make([]byte, 64<<10)
 		for {
@@ -228,15 +283,37 @@ func (c *Clock) ListenUDP(addr string) (net.Addr, error) {
 				}
 				continue
 			}
-			p, err := zk.ParsePacket(buf[:n])
-			if err != nil {
-				c.log.Debug("zkemu bad datagram ignored", "from", from, "err", err)
+			p, ok := c.parse(buf[:n])
+			if !ok {
 				continue
 			}
 			c.handle(&udpPeer{conn: conn, addr: from}, nil, p)
 		}
 	})
 	return conn.LocalAddr(), nil
+}
+
+// parse decodes a request. Like the clients it serves, it takes the one-low checksum variant:
+// pyzk sends one when its reply id wraps, and clients built from its code always do.
+func (c *Clock) parse(b []byte) (zk.Packet, bool) {
+	p, kind, err := zk.DecodePacket(b)
+	if err != nil || kind == zk.ChecksumMismatch {
+		c.log.Debug("zkemu bad packet ignored", "bytes", len(b), "err", err)
+		return p, false
+	}
+	if kind == zk.ChecksumVariant {
+		c.mu.Lock()
+		c.variants++
+		c.mu.Unlock()
+	}
+	return p, true
+}
+
+// ChecksumVariants counts the requests received with the one-low checksum.
+func (c *Clock) ChecksumVariants() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.variants
 }
 
 func (c *Clock) track(cl io.Closer) bool {
@@ -508,6 +585,8 @@ const (
 	// InjectEvent: before the packet, Punch is logged and sent to the session as a realtime
 	// event, whether or not it subscribed: the way an event lands in the middle of a bulk read.
 	InjectEvent
+	// OneLowChecksum: the packet is sent with zk.ChecksumOneLow.
+	OneLowChecksum
 )
 
 // Fault is a misbehaviour armed by Inject. It hits the packets of replies that match Request and
@@ -532,7 +611,7 @@ func (c *Clock) Inject(f Fault) error {
 	if f.Count == 0 {
 		f.Count = 1
 	}
-	if f.Kind < DropReply || f.Kind > InjectEvent {
+	if f.Kind < DropReply || f.Kind > OneLowChecksum {
 		return fmt.Errorf("zkemu: unknown fault kind %d", f.Kind)
 	}
 	if f.Kind == InjectEvent {
@@ -593,10 +672,21 @@ func (c *Clock) deliver(to peer, req uint16, pkts []zk.Packet) {
 	}
 	buf := make([]byte, 0, size+64)
 	out := make([][]byte, 0, len(pkts))
-	add := func(p zk.Packet, corrupt bool) {
+	const (
+		sdk = iota
+		oneLow
+		corrupt
+	)
+	add := func(p zk.Packet, sum int) {
 		start := len(buf)
 		buf = zk.AppendPacket(buf, p)
-		if corrupt {
+		if c.cfg.ChecksumOneLow && sum == sdk {
+			sum = oneLow
+		}
+		switch sum {
+		case oneLow:
+			binary.LittleEndian.PutUint16(buf[start+2:], zk.ChecksumOneLow(buf[start:]))
+		case corrupt:
 			buf[start+2] ^= 0x5A
 		}
 		out = append(out, buf[start:len(buf):len(buf)])
@@ -604,17 +694,19 @@ func (c *Clock) deliver(to peer, req uint16, pkts []zk.Packet) {
 	for i, p := range pkts {
 		f := c.hit(req, p.Command)
 		if f == nil {
-			add(p, false)
+			add(p, sdk)
 			continue
 		}
 		c.log.Debug("zkemu fault", "kind", f.Kind, "request", zk.CommandName(req), "packet", zk.CommandName(p.Command))
 		switch f.Kind {
 		case DropReply:
 		case CorruptChecksum:
-			add(p, true)
+			add(p, corrupt)
+		case OneLowChecksum:
+			add(p, oneLow)
 		case InjectEvent:
-			add(c.eventPacket(f.Punch), false)
-			add(p, false)
+			add(c.eventPacket(f.Punch), sdk)
+			add(p, sdk)
 		case ResetConnection:
 			to.send(out)
 			to.reset()
@@ -704,26 +796,57 @@ func (c *Clock) command(s *session, p zk.Packet) ([]zk.Packet, bool) {
 	case zk.CmdExit:
 		delete(c.sessions, s.id)
 		return one(zk.AckOK, nil), true
-	case zk.CmdEnableDevice, zk.CmdDisableDevice, zk.CmdRefreshData:
+	case zk.CmdEnableDevice, zk.CmdDisableDevice, zk.CmdRefreshData, zk.CmdStartVerify, zk.CmdCancelCapture,
+		zk.CmdUnlock, zk.CmdWriteLCD, zk.CmdClearLCD:
+		// The clock's screen, door and sensor modes: nothing the emulator shows.
+		return one(zk.AckOK, nil), false
+	case zk.CmdGetPinWidth:
+		return one(zk.AckOK, []byte{byte(c.cfg.PinWidth)}), false
+	case zk.CmdOptionsWRQ:
+		k, v, ok := strings.Cut(string(bytes.TrimRight(p.Data, "\x00")), "=")
+		if !ok || k == "" {
+			return one(zk.AckError, nil), false
+		}
+		c.options[k] = v
+		return one(zk.AckOK, nil), false
+	case zk.CmdUserWRQ:
+		us, err := zk.DecodeUsers(nil, p.Data, len(p.Data), c.cfg.Encoding)
+		if err != nil || len(us) != 1 {
+			return one(zk.AckError, nil), false
+		}
+		if _, err := zk.EncodeUser(nil, us[0], c.cfg.UserSize, c.cfg.Encoding); err != nil {
+			return one(zk.AckError, nil), false
+		}
+		c.setUser(us[0])
+		return one(zk.AckOK, nil), false
+	case zk.CmdDeleteUser:
+		if len(p.Data) < 2 {
+			return one(zk.AckError, nil), false
+		}
+		uid := int(le.Uint16(p.Data))
+		c.users = slices.DeleteFunc(c.users, func(u zk.User) bool { return u.UID == uid })
+		return one(zk.AckOK, nil), false
+	case zk.CmdClearData:
+		c.users, c.punches = nil, nil
 		return one(zk.AckOK, nil), false
 	case zk.CmdGetVersion:
 		return one(zk.AckOK, append([]byte(c.cfg.Firmware), 0)), false
 	case zk.CmdOptionsRRQ:
 		name := string(bytes.TrimRight(p.Data, "\x00"))
-		v, ok := map[string]string{
-			"~SerialNumber": c.cfg.SerialNumber, "~Platform": c.cfg.Platform,
-			"~DeviceName": c.cfg.DeviceName, "MAC": c.cfg.MAC, "~ZKFPVersion": "10",
-			"~OS": "1", "DeviceID": "1",
-		}[name]
+		v, ok := c.options[name]
 		if !ok {
+			if c.cfg.AbsentEmpty {
+				return one(zk.AckOK, nil), false
+			}
 			return one(zk.AckError, nil), false
 		}
 		return one(zk.AckOK, []byte(name+"="+v+"\x00")), false
 	case zk.CmdGetFreeSizes:
-		b := make([]byte, 80)
+		// 20 counts, then the face counts (faces, -, face capacity) newer firmware appends.
+		b := make([]byte, 92)
 		put := func(i, v int) { le.PutUint32(b[4*i:], uint32(v)) }
 		put(4, len(c.users))
-		put(8, len(c.punches))
+		put(8, max(0, len(c.punches)+c.cfg.RecordCountOffset))
 		put(14, c.cfg.FingerCapacity)
 		put(15, c.cfg.UserCapacity)
 		put(16, c.cfg.RecordCapacity)
@@ -777,9 +900,17 @@ func (c *Clock) command(s *session, p zk.Packet) ([]zk.Packet, bool) {
 			size = min(size, c.cfg.MaxChunk)
 		}
 		chunk := s.buf[start:min(len(s.buf), start+size)]
-		out := one(zk.CmdPrepareData, le.AppendUint32(nil, uint32(len(chunk))))
-		for off := 0; off < len(chunk); off += c.cfg.DataSize {
-			out = append(out, one(zk.CmdData, chunk[off:min(len(chunk), off+c.cfg.DataSize)])...)
+		per, announced := c.cfg.DataSize, c.cfg.DataSize
+		if _, udp := s.peer.(*udpPeer); udp {
+			per = min(cmp.Or(per, udpData), udpData)
+			announced = per
+		} else if per == 0 {
+			per, announced = len(chunk), recordedPacket
+		}
+		// PREPARE_DATA: the chunk's size, then the size of one DATA packet.
+		out := one(zk.CmdPrepareData, le.AppendUint32(le.AppendUint32(nil, uint32(len(chunk))), uint32(announced)))
+		for off := 0; off < len(chunk); off += per {
+			out = append(out, one(zk.CmdData, chunk[off:min(len(chunk), off+per)])...)
 		}
 		return append(out, one(zk.AckOK, nil)...), false
 	case zk.CmdFreeData:
@@ -787,6 +918,23 @@ func (c *Clock) command(s *session, p zk.Packet) ([]zk.Packet, bool) {
 		return one(zk.AckOK, nil), false
 	}
 	return one(zk.AckUnknown, nil), false
+}
+
+// udpData is the most data one UDP DATA packet carries: clients read 1024+8 bytes a datagram.
+const udpData = 1024
+
+// recordedPacket is the DATA size recorded clocks announce in PREPARE_DATA on TCP.
+const recordedPacket = 1008
+
+// setUser adds u, or replaces the user of the same UID. c.mu is held.
+func (c *Clock) setUser(u zk.User) {
+	for i := range c.users {
+		if c.users[i].UID == u.UID {
+			c.users[i] = u
+			return
+		}
+	}
+	c.users = append(c.users, u)
 }
 
 // set builds a bulk set: LE u32 length, then the records. c.mu is held.
@@ -835,9 +983,8 @@ func (t *tcpConn) serve() {
 		if err != nil {
 			return
 		}
-		p, err := zk.ParsePacket(raw)
-		if err != nil {
-			t.c.log.Debug("zkemu bad packet ignored", "err", err)
+		p, ok := t.c.parse(raw)
+		if !ok {
 			continue
 		}
 		if t.c.handle(t, t, p) {
