@@ -68,6 +68,9 @@ type HTTP struct {
 	Listen  string `yaml:"listen"`
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// SecureCookies marks the session cookies Secure when a TLS reverse proxy serves kaoqin over
+	// HTTPS (with tls_cert they always are).
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // Push is the listener for ZKTeco PUSH (ADMS) clocks and what the handshake tells them.
