@@ -59,15 +59,54 @@ func (s *Store) UnknownPushClocks(ctx context.Context) ([]UnknownPush, error) {
 // PushStamp returns the stamp (ZKTeco packed time) up to which a push clock's uploads are stored,
 // 0 before the first.
 func (s *Store) PushStamp(ctx context.Context, clock string) (int64, error) {
-	var n int64
-	err := s.r.GetContext(ctx, &n, s.rebind("SELECT attlog_stamp FROM push_clocks WHERE clock = ?"), clock)
+	st, err := s.PushStamps(ctx, clock)
+	return st.ATTLOG, err
+}
+
+// PushStamps are the stamps a push clock's acknowledged uploads reached, per table: ATTLOG's is
+// the packed time of the newest punch stored, OPERLOG's and ATTPHOTO's the Stamp the clock sent
+// with its last acknowledged upload of that table. The handshake sends them back so that the
+// clock does not send everything again.
+type PushStamps struct {
+	ATTLOG, OPERLOG, ATTPHOTO int64
+}
+
+// PushStamps returns a push clock's stamps, zero before its first upload.
+func (s *Store) PushStamps(ctx context.Context, clock string) (PushStamps, error) {
+	var st PushStamps
+	err := s.r.QueryRowContext(ctx, s.rebind("SELECT attlog_stamp, operlog_stamp, attphoto_stamp FROM push_clocks WHERE clock = ?"), clock).
+		Scan(&st.ATTLOG, &st.OPERLOG, &st.ATTPHOTO)
 	if err != nil {
 		if err = notFound(err); err == ErrNotFound {
-			return 0, nil
+			return PushStamps{}, nil
 		}
-		return 0, fmt.Errorf("store: push stamp of %s: %w", clock, err)
+		return PushStamps{}, fmt.Errorf("store: push stamps of %s: %w", clock, err)
 	}
-	return n, nil
+	return st, nil
+}
+
+// RaisePushStamp moves a push clock's OPERLOG or ATTPHOTO stamp up to stamp (never down). Call it
+// only after the upload it acknowledges was handled.
+func (s *Store) RaisePushStamp(ctx context.Context, clock, table string, stamp int64) error {
+	var col string
+	switch table {
+	case "OPERLOG":
+		col = "operlog_stamp"
+	case "ATTPHOTO":
+		col = "attphoto_stamp"
+	default:
+		return fmt.Errorf("store: push stamp of table %q: only OPERLOG and ATTPHOTO", table)
+	}
+	q := "INSERT INTO push_clocks (clock, " + col + ") VALUES (?,?)"
+	if s.dialect == "mysql" {
+		q += " ON DUPLICATE KEY UPDATE " + col + " = GREATEST(" + col + ", VALUES(" + col + "))"
+	} else {
+		q += " ON CONFLICT (clock) DO UPDATE SET " + col + " = MAX(" + col + ", excluded." + col + ")"
+	}
+	if _, err := s.w.ExecContext(ctx, s.rebind(q), clock, stamp); err != nil {
+		return fmt.Errorf("store: %s stamp of %s: %w", table, clock, err)
+	}
+	return nil
 }
 
 // RecordPushContact records a push clock's contact at wall-clock time at from remote and, if stamp

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kaoqin/kaoqin/internal/store"
@@ -75,6 +76,48 @@ func TestPushUnknownStampAndCommands(t *testing.T) {
 		}
 		if !list[0].DoneAt.IsZero() || list[0].SentAt.IsZero() {
 			t.Errorf("CHECK: got done, want sent only")
+		}
+	})
+}
+
+// OPERLOG and ATTPHOTO stamps are kept per clock, never move back, and leave the ATTLOG stamp
+// alone; a flagged punch keeps its unread line.
+func TestPushStampsAndUnreadPunch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		if st, err := s.PushStamps(ctx, "lobby"); err != nil || st != (store.PushStamps{}) {
+			t.Errorf("before any upload: got %+v %v, want zero", st, err)
+		}
+		for _, c := range []struct {
+			table string
+			stamp int64
+		}{{"OPERLOG", 900}, {"OPERLOG", 100}, {"ATTPHOTO", 42}} {
+			if err := s.RaisePushStamp(ctx, "lobby", c.table, c.stamp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RecordPushContact(ctx, "lobby", "192.0.2.8:1", wall("2026-07-06 09:00:00"), 500); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.PushStamps(ctx, "lobby"); err != nil || st != (store.PushStamps{ATTLOG: 500, OPERLOG: 900, ATTPHOTO: 42}) {
+			t.Errorf("stamps: got %+v %v, want ATTLOG 500, OPERLOG 900 (never back), ATTPHOTO 42", st, err)
+		}
+		if err := s.RaisePushStamp(ctx, "lobby", "ATTLOG", 1); err == nil {
+			t.Error("ATTLOG through RaisePushStamp: got nil, want an error")
+		}
+
+		line := "1003\t2026-07-06 08:01:02\t0\t1\tA1\t0\t0"
+		ps := []store.Punch{{Clock: "lobby", UserID: "1003", Time: wall("2026-07-06 08:01:02"), Verify: 0, Unread: line},
+			{Clock: "lobby", UserID: "1004", Time: wall("2026-07-06 08:01:03"), Verify: 1}}
+		if _, err := s.InsertPunches(ctx, ps, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Punches(ctx, "lobby", wall("2026-07-06 00:00:00"), wall("2026-07-07 00:00:00"))
+		if err != nil || len(got) != 2 || got[0].Unread != line || got[1].Unread != "" {
+			t.Errorf("punches: got %+v %v, want the first flagged with its line", got, err)
+		}
+		long := store.Punch{Clock: "lobby", UserID: "1005", Time: wall("2026-07-06 08:01:04"), Unread: strings.Repeat("x", 256)}
+		if _, err := s.InsertPunches(ctx, []store.Punch{long}, nil); !errors.Is(err, store.ErrBadPunch) {
+			t.Errorf("a 256-character unread line: got %v, want ErrBadPunch", err)
 		}
 	})
 }

@@ -1,0 +1,1 @@
+ALTER TABLE push_clocks ADD COLUMN operlog_stamp BIGINT NOT NULL DEFAULT 0;
