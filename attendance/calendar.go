@@ -19,8 +19,10 @@ import (
 // A Calendar is immutable once built; share it freely.
 type Calendar struct {
 	official  map[Date]bool // date → working
-	years     map[int]bool  // years the official data covers
+	names     map[Date]string
+	years     map[int]bool // years the official data covers
 	overrides map[Date]bool
+	notes     map[Date]string
 }
 
 // OfficialCalendar is the calendar from the holiday files bundled in the binary.
@@ -37,7 +39,7 @@ func LoadCalendar(fsys fs.FS) (*Calendar, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Calendar{official: map[Date]bool{}, years: map[int]bool{}}
+	c := &Calendar{official: map[Date]bool{}, names: map[Date]string{}, years: map[int]bool{}}
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -46,6 +48,7 @@ func LoadCalendar(fsys fs.FS) (*Calendar, error) {
 		var f struct {
 			Year int `json:"year"`
 			Days []struct {
+				Name     string `json:"name"`
 				Date     string `json:"date"`
 				IsOffDay *bool  `json:"isOffDay"`
 			} `json:"days"`
@@ -63,6 +66,7 @@ func LoadCalendar(fsys fs.FS) (*Calendar, error) {
 				return nil, fmt.Errorf("holiday file %s: day %q has no valid date or isOffDay", path.Base(name), d.Date)
 			}
 			c.official[date] = !*d.IsOffDay
+			c.names[date] = d.Name
 		}
 	}
 	return c, nil
@@ -71,7 +75,8 @@ func LoadCalendar(fsys fs.FS) (*Calendar, error) {
 // WithOverrides returns a copy of c in which each date of overrides is a working day (true) or
 // not (false), whatever the official calendar says.
 func (c *Calendar) WithOverrides(overrides map[Date]bool) *Calendar {
-	n := &Calendar{official: c.official, years: c.years, overrides: make(map[Date]bool, len(c.overrides)+len(overrides))}
+	n := &Calendar{official: c.official, names: c.names, years: c.years, notes: c.notes,
+		overrides: make(map[Date]bool, len(c.overrides)+len(overrides))}
 	for d, w := range c.overrides {
 		n.overrides[d] = w
 	}
@@ -79,6 +84,44 @@ func (c *Calendar) WithOverrides(overrides map[Date]bool) *Calendar {
 		n.overrides[d] = w
 	}
 	return n
+}
+
+// WithNotes returns a copy of c that names the given dates (an override's note, e.g. 中心闭馆检修).
+func (c *Calendar) WithNotes(notes map[Date]string) *Calendar {
+	n := *c
+	n.notes = make(map[Date]string, len(c.notes)+len(notes))
+	for d, s := range c.notes {
+		n.notes[d] = s
+	}
+	for d, s := range notes {
+		n.notes[d] = s
+	}
+	return &n
+}
+
+// DayName names a day that is not an ordinary weekday or weekend, for people: a public holiday
+// by its name (国庆节), an official make-up working day as 调休上班, an override by its note (or
+// 调整为工作日 / 调整为休息日 without one). Ordinary days have no name.
+func (c *Calendar) DayName(d Date) string {
+	if w, ok := c.overrides[d]; ok {
+		if n := c.notes[d]; n != "" {
+			return n
+		}
+		if w {
+			return "调整为工作日"
+		}
+		return "调整为休息日"
+	}
+	if n := c.notes[d]; n != "" {
+		return n
+	}
+	if w, ok := c.official[d]; ok {
+		if w {
+			return "调休上班"
+		}
+		return c.names[d]
+	}
+	return ""
 }
 
 // Working reports whether d is a working day.

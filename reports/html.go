@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"iter"
+	"strings"
 )
 
 //go:embed templates
@@ -33,26 +34,57 @@ type htmlCell struct {
 	Class string // "n" for numbers, "p" for a provisional mark
 }
 
+type htmlHead struct {
+	Text, Class, Title string
+}
+
 type htmlTable struct {
-	Name  string
-	Heads []string
-	Wrap  bool
-	Rows  iter.Seq[[]htmlCell]
-	Total []htmlCell
+	Name, Title string
+	Heads       []htmlHead
+	Wrap, Sheet bool
+	Rows        iter.Seq[[]htmlCell]
+	Total       []htmlCell
+	Legend      string
 }
 
 type htmlPage struct {
 	Title, Status string
 	CSS           template.CSS
 	Tables        []htmlTable
+	Signature     []string
+	Printed       string
+}
+
+// markClass is the class of a 考勤表 cell: "m" and, with a finding, "x"; a day off "r"; a
+// provisional half-day "p".
+func markClass(c cell) string {
+	cls := "m"
+	if c.raw {
+		return cls
+	}
+	if c.s == "休" {
+		return cls + " r"
+	}
+	if strings.ContainsAny(c.s, "迟早缺旷脱") {
+		cls += " x"
+	}
+	if Mark(c.n).Provisional() {
+		cls += " p"
+	}
+	return cls
 }
 
 func htmlCells(t *table, cells []cell, dst []htmlCell) []htmlCell {
 	for i, c := range t.cols {
 		hc := htmlCell{Text: cells[i].text(c.kind)}
 		switch {
-		case c.kind == kInt || c.kind == kDays:
+		case c.kind == kMarks:
+			hc.Class = markClass(cells[i])
+		case (c.kind == kInt || c.kind == kDays) && !cells[i].raw:
 			hc.Class = "n"
+			if cells[i].n == 0 {
+				hc.Class = "n z"
+			}
 		case c.head == "状态" && hc.Text == "暂定":
 			hc.Class = "p"
 		}
@@ -61,10 +93,20 @@ func htmlCells(t *table, cells []cell, dst []htmlCell) []htmlCell {
 	return dst
 }
 
-func toHTMLTable(t *table) htmlTable {
-	h := htmlTable{Name: t.name, Wrap: t.wrap}
-	for _, c := range t.cols {
-		h.Heads = append(h.Heads, c.head)
+func (r *MonthReport) toHTMLTable(t *table) htmlTable {
+	h := htmlTable{Name: t.name, Title: r.sheetTitle(t), Wrap: t.wrap, Sheet: t.days != nil}
+	if h.Sheet {
+		h.Legend = "图例：" + Legend()
+	}
+	for i, c := range t.cols {
+		hh := htmlHead{Text: c.head}
+		if d := i - t.firstDay; t.days != nil && d >= 0 && d < len(t.days) {
+			hh.Title = t.days[d].Date.String() + " " + t.days[d].Name
+			if !t.days[d].Working {
+				hh.Class = "r"
+			}
+		}
+		h.Heads = append(h.Heads, hh)
 	}
 	// Rows are made as the template reaches them, one buffer for all: a large center's detail
 	// is hundreds of thousands of rows.
@@ -86,14 +128,15 @@ func toHTMLTable(t *table) htmlTable {
 }
 
 // WriteHTML writes the report as one printable page in Simplified Chinese: every view as a
-// table, A4 landscape, header rows repeated on each printed page, no script.
+// table, A4 landscape, header rows repeated on each printed page, page x of y and the print date
+// in the page margins, the signature block at the end, no script.
 func (r *MonthReport) WriteHTML(w io.Writer) error {
-	p := htmlPage{Title: r.title(), Status: r.closingText(), CSS: pageCSS}
+	p := htmlPage{Title: r.title(), Status: r.statusText(), CSS: pageCSS, Signature: signature}
 	if !r.Generated.IsZero() {
-		p.Status += "。制表时间：" + r.Generated.Format("2006-01-02 15:04")
+		p.Printed = "打印日期：" + r.Generated.Format("2006-01-02")
 	}
 	for _, t := range r.tables() {
-		p.Tables = append(p.Tables, toHTMLTable(t))
+		p.Tables = append(p.Tables, r.toHTMLTable(t))
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	if err := monthTmpl.Execute(bw, p); err != nil {

@@ -152,6 +152,54 @@ type MonthInput struct {
 	Closing *Closing // nil while the month is open
 	// Generated is when the report was made, printed in its header; zero leaves it out (tests).
 	Generated time.Time
+	// Center is the service center's name (config center.name), at the head of every title.
+	Center string
+	// Scope narrows the title to a unit or a window ("民政局"); "" is the whole center.
+	Scope string
+	// Calendar tells the sheet's days off and names holidays; nil is Monday to Friday.
+	Calendar *attendance.Calendar
+}
+
+// Only narrows in to the staff of one unit and/or one window ("" for any): their rows, results
+// and corrections, with Scope set for the titles. in itself is not changed.
+func (in *MonthInput) Only(unit, window string) *MonthInput {
+	if unit == "" && window == "" {
+		return in
+	}
+	out := *in
+	keep := map[string]bool{}
+	out.Staff = nil
+	for _, s := range in.Staff {
+		if (unit == "" || s.Unit == unit) && (window == "" || s.Window == window) {
+			keep[s.ID] = true
+			out.Staff = append(out.Staff, s)
+		}
+	}
+	out.Results = nil
+	for _, r := range in.Results {
+		if keep[r.StaffID] {
+			out.Results = append(out.Results, r)
+		}
+	}
+	if in.Closing != nil {
+		c := *in.Closing
+		c.Corrections = nil
+		for _, x := range in.Closing.Corrections {
+			if keep[x.StaffID] {
+				c.Corrections = append(c.Corrections, x)
+			}
+		}
+		out.Closing = &c
+	}
+	switch {
+	case unit != "" && window != "":
+		out.Scope = unit + " " + window
+	case unit != "":
+		out.Scope = unit
+	default:
+		out.Scope = window
+	}
+	return &out
 }
 
 // FromAttendance converts an engine result. The slips' FiledAt and Approvals are not known to the

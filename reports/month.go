@@ -145,6 +145,8 @@ func (t *Totals) count(r *Result) {
 type Row struct {
 	Staff Staff
 	Totals
+	// Marks are the 考勤表's half-days: two per day of the month (morning, afternoon).
+	Marks []Mark
 }
 
 // Group is a window's or a unit's line: the sum of its staff members' rows.
@@ -164,12 +166,16 @@ type Detail struct {
 // MonthReport is the monthly discipline report (R20), ready to be written in any format.
 type MonthReport struct {
 	Month     Month
+	Center    string
+	Scope     string
 	Closing   *Closing
 	Generated time.Time
-	Rows      []Row   // by staff id
-	Windows   []Group // by window name, in pinyin order
-	Units     []Group // by unit name, in pinyin order
-	Total     Totals  // the whole center
+	Days      []Day    // every day of the month
+	DayTotals []Totals // per day of Days, summed over the staff (the sheet's bottom lines)
+	Rows      []Row    // by staff id
+	Windows   []Group  // by window name, in pinyin order
+	Units     []Group  // by unit name, in pinyin order
+	Total     Totals   // the whole center
 	// Details are the segments with findings, by staff id, date and segment.
 	Details []Detail
 }
@@ -177,8 +183,27 @@ type MonthReport struct {
 // BuildMonth counts the month. It keeps pointers into in.Results, which must not change while
 // the report is in use.
 func BuildMonth(in *MonthInput) *MonthReport {
-	rep := &MonthReport{Month: in.Month, Closing: in.Closing, Generated: in.Generated}
+	rep := &MonthReport{Month: in.Month, Center: in.Center, Scope: in.Scope, Closing: in.Closing, Generated: in.Generated,
+		Days: monthDays(in.Month, in.Calendar)}
+	rep.DayTotals = make([]Totals, len(rep.Days))
 	first, last := in.Month.First(), in.Month.Last()
+	// Every row's marks start as the calendar says: 休 on days off, 不在职 on working days until a
+	// result says otherwise. One backing array for all rows.
+	blank := make([]Mark, 2*len(rep.Days))
+	for i, d := range rep.Days {
+		if !d.Working {
+			blank[2*i], blank[2*i+1] = MarkRest, MarkRest
+		}
+	}
+	marks := make([]Mark, 0, len(blank)*len(in.Staff))
+	newRow := func(s Staff) Row {
+		if len(marks)+len(blank) > cap(marks) {
+			marks = make([]Mark, 0, len(blank)*16)
+		}
+		start := len(marks)
+		marks = append(marks, blank...)
+		return Row{Staff: s, Totals: Totals{Staff: 1}, Marks: marks[start:len(marks):len(marks)]}
+	}
 	index := make(map[string]int, len(in.Staff))
 	rows := make([]Row, 0, len(in.Staff))
 	for _, s := range in.Staff {
@@ -186,7 +211,7 @@ func BuildMonth(in *MonthInput) *MonthReport {
 			continue
 		}
 		index[s.ID] = len(rows)
-		rows = append(rows, Row{Staff: s, Totals: Totals{Staff: 1}})
+		rows = append(rows, newRow(s))
 	}
 	slips := map[string]map[string]bool{} // staff id → unrecognised slip refs
 	var details []int
@@ -199,9 +224,12 @@ func BuildMonth(in *MonthInput) *MonthReport {
 		if !ok {
 			ri = len(rows)
 			index[r.StaffID] = ri
-			rows = append(rows, Row{Staff: Staff{ID: r.StaffID}, Totals: Totals{Staff: 1}})
+			rows = append(rows, newRow(Staff{ID: r.StaffID}))
 		}
 		rows[ri].count(r)
+		day := int(r.Date - first)
+		rows[ri].Marks[2*day+int(r.Segment)] = markOf(r)
+		rep.DayTotals[day].count(r)
 		if r.Findings != 0 {
 			details = append(details, i)
 		}
@@ -219,6 +247,13 @@ func BuildMonth(in *MonthInput) *MonthReport {
 	}
 	for id, set := range slips {
 		rows[index[id]].UnrecognisedSlips = len(set)
+	}
+	if in.Closing != nil {
+		for _, c := range in.Closing.Corrections {
+			if ri, ok := index[c.StaffID]; ok && c.Date >= first && c.Date <= last {
+				rows[ri].Marks[2*int(c.Date-first)+int(c.Segment)] |= MarkCorrected
+			}
+		}
 	}
 	// Inactive staff without a result this month left before it.
 	rows = slices.DeleteFunc(rows, func(r Row) bool { return !r.Staff.Active && r.SegmentsDue == 0 })

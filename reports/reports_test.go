@@ -1,11 +1,15 @@
 package reports
 
 import (
+	"archive/zip"
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,7 +215,14 @@ func dumpXLSX(t *testing.T, data []byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "page: size %d, %s, fit to %d wide × %d tall\n", *pl.Size, *pl.Orientation, *pl.FitToWidth, *pl.FitToHeight)
+		fmt.Fprintf(&b, "page: size %d, %s, scale %d%%", *pl.Size, *pl.Orientation, deref(pl.AdjustTo))
+		if props, err := f.GetSheetProps(sheet); err == nil && props.FitToPage != nil && *props.FitToPage {
+			fmt.Fprintf(&b, ", fit to %d wide × %d tall", deref(pl.FitToWidth), deref(pl.FitToHeight))
+		}
+		b.WriteString("\n")
+		if hf, err := f.GetHeaderFooter(sheet); err == nil && hf != nil {
+			fmt.Fprintf(&b, "footer: %s\n", hf.OddFooter)
+		}
 		panes, _ := f.GetPanes(sheet)
 		fmt.Fprintf(&b, "panes: freeze %v, x %d, y %d, top-left %s\n", panes.Freeze, panes.XSplit, panes.YSplit, panes.TopLeftCell)
 		merged, _ := f.GetMergeCells(sheet)
@@ -232,16 +243,52 @@ func dumpXLSX(t *testing.T, data []byte) []byte {
 			t.Fatal(err)
 		}
 		for r, row := range rows {
+			if h, _ := f.GetRowHeight(sheet, r+1); r < 3 || h > 16 {
+				fmt.Fprintf(&b, "height %d %.1f\n", r+1, h)
+			}
 			for c, v := range row {
 				if v == "" {
 					continue
 				}
 				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
-				fmt.Fprintf(&b, "%s\t%s\n", cell, v)
+				if formula, _ := f.GetCellFormula(sheet, cell); formula != "" {
+					t.Errorf("%s!%s is a formula: %s", sheet, cell, formula)
+				}
+				fmt.Fprintf(&b, "%s\t%s\n", cell, strings.ReplaceAll(v, "\n", "⏎"))
 			}
 		}
 	}
+	// The charts: which kind, how many series.
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := slices.Clone(zr.File)
+	slices.SortFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	for _, zf := range files {
+		if !strings.HasPrefix(zf.Name, "xl/charts/chart") {
+			continue
+		}
+		rc, _ := zf.Open()
+		x, _ := io.ReadAll(rc)
+		rc.Close()
+		kind := regexp.MustCompile(`<(barChart|lineChart|pieChart)><barDir val="(\w+)"></barDir>(?:<grouping val="(\w+)"></grouping>)?`).FindSubmatch(x)
+		title := regexp.MustCompile(`<a:t>([^<]*)</a:t>`).FindSubmatch(x)
+		if kind == nil || title == nil {
+			t.Errorf("%s: no chart kind or title", zf.Name)
+			continue
+		}
+		fmt.Fprintf(&b, "chart %s: %s %s %s, %d series, %q\n", zf.Name, kind[1], kind[2], kind[3], bytes.Count(x, []byte("<ser>")), title[1])
+	}
 	return []byte(b.String())
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // dumpHTML lists the page's headings, paragraphs and table rows, one line each, and fails on a
@@ -332,4 +379,21 @@ func text(n *html.Node) string {
 	}
 	walk(n)
 	return strings.TrimSpace(b.String())
+}
+
+func TestWriteSample(t *testing.T) {
+	dir := os.Getenv("KAOQIN_SAMPLE_DIR")
+	if dir == "" {
+		t.Skip("KAOQIN_SAMPLE_DIR not set")
+	}
+	in := monthCases(t)["closed"]
+	in.Center = "某市政务服务中心"
+	in.Calendar = attendance.DefaultRules().Calendar
+	rep := BuildMonth(in)
+	var b bytes.Buffer
+	rep.WriteXLSX(&b)
+	os.WriteFile(filepath.Join(dir, "m.xlsx"), b.Bytes(), 0o644)
+	b.Reset()
+	rep.WriteHTML(&b)
+	os.WriteFile(filepath.Join(dir, "m.html"), b.Bytes(), 0o644)
 }

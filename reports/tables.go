@@ -2,6 +2,7 @@ package reports
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/kaoqin/kaoqin/leave"
 )
@@ -12,10 +13,11 @@ import (
 type kind uint8
 
 const (
-	kText kind = iota
-	kInt       // a count or minutes
-	kDays      // a count of segments, shown as days (n/2, one decimal)
-	kDate      // s is YYYY-MM-DD
+	kText  kind = iota
+	kInt        // a count or minutes
+	kDays       // a count of segments, shown as days (n/2, one decimal)
+	kDate       // s is YYYY-MM-DD
+	kMarks      // a day of the 考勤表: s is the morning's and the afternoon's marks, "\n" between
 )
 
 type column struct {
@@ -26,10 +28,15 @@ type column struct {
 
 type cell struct {
 	s string
-	n int
+	n int // the number of kInt and kDays; a kMarks cell's marks ORed (for its flags)
+	// raw cells show s whatever their column's kind (the per-day totals under the sheet).
+	raw bool
 }
 
 func (c cell) text(k kind) string {
+	if c.raw {
+		return c.s
+	}
 	switch k {
 	case kInt:
 		return strconv.Itoa(c.n)
@@ -46,6 +53,9 @@ type table struct {
 	row   func(i int, dst []cell) []cell
 	total func(dst []cell) []cell // the 合计 line, or nil
 	wrap  bool                    // long texts: wrap in XLSX, smaller print in HTML
+	// days are the 考勤表's day columns, from column firstDay on (nil on every other table).
+	days     []Day
+	firstDay int
 }
 
 var totalColumns = func() []column {
@@ -66,56 +76,124 @@ func totalCells(t *Totals, dst []cell) []cell {
 	return append(dst, cell{n: t.LeaveTotal()}, cell{n: t.Exempt}, cell{n: t.UnrecognisedSlips}, cell{n: t.Provisional})
 }
 
-func (r *MonthReport) staffTable() *table {
+// printColumns are the totals of the printed summaries: the leave types are summed here and
+// listed on a sheet of their own (请假), so that a summary fits an A4 width at a legible size.
+//
+// Widths are in Excel's units; an A4 landscape page between the margins holds about 112.
+var printColumns = []column{{"应出勤天数", 5.5, kDays}, {"出勤时段", 5.5, kInt}, {"迟到次数", 5.5, kInt}, {"迟到分钟", 5.5, kInt},
+	{"早退次数", 5.5, kInt}, {"早退分钟", 5.5, kInt}, {"缺卡次数", 5.5, kInt}, {"旷工天数", 5.5, kDays}, {"脱岗次数", 5.5, kInt},
+	{"请假天数", 5.5, kDays}, {"免责次数", 5.5, kInt}, {"未认可假条", 5.5, kInt}, {"暂定时段", 5.5, kInt}}
+
+func printCells(t *Totals, dst []cell) []cell {
+	return append(dst, cell{n: t.SegmentsDue}, cell{n: t.Present}, cell{n: t.Late}, cell{n: t.LateMinutes},
+		cell{n: t.Early}, cell{n: t.EarlyMinutes}, cell{n: t.MissingPunches}, cell{n: t.AbsentSegments}, cell{n: t.OffPost},
+		cell{n: t.LeaveTotal()}, cell{n: t.Exempt}, cell{n: t.UnrecognisedSlips}, cell{n: t.Provisional})
+}
+
+// totalsOf picks the columns: every one (CSV, for programs) or the printed ones.
+func totalsOf(full bool) ([]column, func(*Totals, []cell) []cell) {
+	if full {
+		return totalColumns, totalCells
+	}
+	return printColumns, printCells
+}
+
+func (r *MonthReport) staffTable(full bool) *table {
+	cols, cells := totalsOf(full)
+	id := []column{{"工号", 6, kText}, {"姓名", 7, kText}, {"窗口", 10, kText}, {"单位", 11, kText}}
+	if full {
+		id = []column{{"工号", 10, kText}, {"姓名", 10, kText}, {"窗口", 12, kText}, {"单位", 14, kText}}
+	}
 	return &table{name: "个人汇总",
-		cols: append([]column{{"工号", 10, kText}, {"姓名", 10, kText}, {"窗口", 12, kText}, {"单位", 14, kText}}, totalColumns...),
+		cols: append(id, cols...),
 		rows: len(r.Rows),
 		row: func(i int, dst []cell) []cell {
 			x := &r.Rows[i]
-			return totalCells(&x.Totals, append(dst, cell{s: x.Staff.ID}, cell{s: x.Staff.Name}, cell{s: x.Staff.Window}, cell{s: x.Staff.Unit}))
+			return cells(&x.Totals, append(dst, cell{s: x.Staff.ID}, cell{s: x.Staff.Name}, cell{s: x.Staff.Window}, cell{s: x.Staff.Unit}))
 		},
 		total: func(dst []cell) []cell {
-			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{s: strconv.Itoa(r.Total.Staff) + "人"}, cell{}, cell{}))
+			return cells(&r.Total, append(dst, cell{s: "合计"}, cell{s: strconv.Itoa(r.Total.Staff) + "人"}, cell{}, cell{}))
 		},
 	}
 }
 
-func (r *MonthReport) windowTable() *table {
+func (r *MonthReport) windowTable(full bool) *table {
+	cols, cells := totalsOf(full)
 	return &table{name: "窗口汇总",
-		cols: append([]column{{"窗口", 12, kText}, {"单位", 14, kText}, {"人数", 6, kInt}}, totalColumns...),
+		cols: append([]column{{"窗口", 14, kText}, {"单位", 16, kText}, {"人数", 5, kInt}}, cols...),
 		rows: len(r.Windows),
 		row: func(i int, dst []cell) []cell {
 			g := &r.Windows[i]
-			units := ""
-			for k, u := range g.Units {
-				if k > 0 {
-					units += "、"
-				}
-				units += u
-			}
-			return totalCells(&g.Totals, append(dst, cell{s: g.Name}, cell{s: units}, cell{n: g.Staff}))
+			return cells(&g.Totals, append(dst, cell{s: g.Name}, cell{s: strings.Join(g.Units, "、")}, cell{n: g.Staff}))
 		},
 		total: func(dst []cell) []cell {
-			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{}, cell{n: r.Total.Staff}))
+			return cells(&r.Total, append(dst, cell{s: "合计"}, cell{}, cell{n: r.Total.Staff}))
 		},
 	}
 }
 
-func (r *MonthReport) unitTable() *table {
+func (r *MonthReport) unitTable(full bool) *table {
+	cols, cells := totalsOf(full)
 	return &table{name: "单位汇总",
-		cols: append([]column{{"单位", 14, kText}, {"人数", 6, kInt}}, totalColumns...),
+		cols: append([]column{{"单位", 16, kText}, {"人数", 5, kInt}}, cols...),
 		rows: len(r.Units),
 		row: func(i int, dst []cell) []cell {
 			g := &r.Units[i]
-			return totalCells(&g.Totals, append(dst, cell{s: g.Name}, cell{n: g.Staff}))
+			return cells(&g.Totals, append(dst, cell{s: g.Name}, cell{n: g.Staff}))
 		},
 		total: func(dst []cell) []cell {
-			return totalCells(&r.Total, append(dst, cell{s: "合计"}, cell{n: r.Total.Staff}))
+			return cells(&r.Total, append(dst, cell{s: "合计"}, cell{n: r.Total.Staff}))
 		},
 	}
 }
 
-func (r *MonthReport) detailTable() *table {
+// leaveTable is the leave of the month by type, for the staff members who had any.
+func (r *MonthReport) leaveTable() *table {
+	var who []int
+	for i := range r.Rows {
+		if r.Rows[i].LeaveTotal() > 0 {
+			who = append(who, i)
+		}
+	}
+	cols := []column{{"工号", 6, kText}, {"姓名", 7, kText}, {"窗口", 10, kText}, {"单位", 11, kText}}
+	for _, t := range leave.Types {
+		cols = append(cols, column{t.Chinese() + "（天）", 5.5, kDays})
+	}
+	cols = append(cols, column{"其他（天）", 5.5, kDays}, column{"合计（天）", 5.5, kDays})
+	cells := func(t *Totals, dst []cell) []cell {
+		for _, v := range t.LeaveSegments {
+			dst = append(dst, cell{n: v})
+		}
+		return append(dst, cell{n: t.LeaveOther}, cell{n: t.LeaveTotal()})
+	}
+	return &table{name: "请假", cols: cols, rows: len(who),
+		row: func(i int, dst []cell) []cell {
+			x := &r.Rows[who[i]]
+			return cells(&x.Totals, append(dst, cell{s: x.Staff.ID}, cell{s: x.Staff.Name}, cell{s: x.Staff.Window}, cell{s: x.Staff.Unit}))
+		},
+		total: func(dst []cell) []cell {
+			return cells(&r.Total, append(dst, cell{s: "合计"}, cell{s: strconv.Itoa(len(who)) + "人"}, cell{}, cell{}))
+		},
+	}
+}
+
+// detailTable is the findings detail: every column apart (CSV) or, printed, the evidence in one
+// wrapped column so that it is shown in full on an A4 width.
+func (r *MonthReport) detailTable(full bool) *table {
+	if !full {
+		return &table{name: "明细", wrap: true,
+			cols: []column{{"工号", 6, kText}, {"姓名", 7, kText}, {"窗口", 9, kText}, {"日期", 10, kDate}, {"星期", 4, kText},
+				{"时段", 4, kText}, {"状态", 4, kText}, {"考勤结果", 13, kText}, {"签到", 5, kText}, {"签退", 5, kText},
+				{"依据（打卡、请假条、巡查、故障报告）", 44, kText}},
+			rows: len(r.Details),
+			row: func(i int, dst []cell) []cell {
+				d := &r.Details[i]
+				return append(dst, cell{s: d.Staff.ID}, cell{s: d.Staff.Name}, cell{s: d.Staff.Window},
+					cell{s: d.Date.String()}, cell{s: weekday(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
+					cell{s: findingsText(d.Result)}, cell{s: d.SignIn.String()}, cell{s: d.SignOut.String()}, cell{s: evidenceText(&d.Evidence)})
+			},
+		}
+	}
 	return &table{name: "明细", wrap: true,
 		cols: []column{{"工号", 10, kText}, {"姓名", 10, kText}, {"窗口", 12, kText}, {"单位", 14, kText},
 			{"日期", 11, kDate}, {"星期", 5, kText}, {"时段", 5, kText}, {"状态", 5, kText}, {"考勤结果", 24, kText},
@@ -149,8 +227,8 @@ func (r *MonthReport) correctionTable() *table {
 		names[r.Rows[i].Staff.ID] = r.Rows[i].Staff.Name
 	}
 	return &table{name: "结账更正", wrap: true,
-		cols: []column{{"工号", 10, kText}, {"姓名", 10, kText}, {"日期", 11, kDate}, {"时段", 5, kText},
-			{"更正内容", 30, kText}, {"原因", 40, kText}, {"更正人", 12, kText}, {"更正时间", 17, kText}},
+		cols: []column{{"工号", 6, kText}, {"姓名", 7, kText}, {"日期", 10, kDate}, {"时段", 4, kText},
+			{"更正内容", 22, kText}, {"原因", 36, kText}, {"更正人", 10, kText}, {"更正时间", 14, kText}},
 		rows: len(cs),
 		row: func(i int, dst []cell) []cell {
 			c := &cs[i]
@@ -160,9 +238,10 @@ func (r *MonthReport) correctionTable() *table {
 	}
 }
 
-// tables are the report's views in the order of the workbook's sheets.
+// tables are the report's printed views in the order of the workbook's sheets and the HTML
+// report's sections: summary, sheet, findings with their evidence, leave, then the groups.
 func (r *MonthReport) tables() []*table {
-	ts := []*table{r.staffTable(), r.windowTable(), r.unitTable(), r.detailTable()}
+	ts := []*table{r.staffTable(false), r.sheetTable(), r.detailTable(false), r.leaveTable(), r.windowTable(false), r.unitTable(false)}
 	if c := r.correctionTable(); c != nil {
 		ts = append(ts, c)
 	}

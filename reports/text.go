@@ -210,4 +210,36 @@ func (r *MonthReport) closingText() string {
 	return s
 }
 
-func (r *MonthReport) title() string { return r.Month.Chinese() + "考勤纪律月报" }
+// title is "某市政务服务中心 2026年10月考勤纪律月报", narrowed by the scope: "… · 民政局".
+func (r *MonthReport) title() string { return r.titleOf("考勤纪律月报") }
+
+func (r *MonthReport) titleOf(what string) string {
+	t := r.Month.Chinese() + what
+	if r.Center != "" {
+		t = r.Center + " " + t
+	}
+	if r.Scope != "" {
+		t += " · " + r.Scope
+	}
+	return t
+}
+
+// evidenceText is a finding's evidence in one text, a line per kind.
+func evidenceText(ev *Evidence) string {
+	var lines []string
+	if len(ev.Punches) > 0 {
+		lines = append(lines, "打卡："+punchesText(ev.Punches))
+	} else {
+		lines = append(lines, "打卡：无")
+	}
+	if len(ev.Slips) > 0 {
+		lines = append(lines, "请假条："+slipsText(ev.Slips))
+	}
+	if len(ev.Patrols) > 0 {
+		lines = append(lines, "巡查："+patrolsText(ev.Patrols))
+	}
+	if len(ev.Failures) > 0 {
+		lines = append(lines, "故障报告："+failuresText(ev.Failures))
+	}
+	return strings.Join(lines, "\n")
+}

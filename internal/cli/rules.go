@@ -70,15 +70,18 @@ func rulesFromConfig(cfg *config.Config) (attendance.Rules, error) {
 		r.Calendar = attendance.WeekdayCalendar()
 	}
 	if len(cfg.Calendar.Overrides) > 0 {
-		ov := map[attendance.Date]bool{}
+		ov, notes := map[attendance.Date]bool{}, map[attendance.Date]string{}
 		for _, o := range cfg.Calendar.Overrides {
 			d, err := attendance.ParseDate(o.Date)
 			if err != nil {
 				return r, fmt.Errorf("%s: calendar.overrides: %v", cfg.File, err)
 			}
 			ov[d] = o.Working
+			if o.Note != "" {
+				notes[d] = o.Note
+			}
 		}
-		r.Calendar = r.Calendar.WithOverrides(ov)
+		r.Calendar = r.Calendar.WithOverrides(ov).WithNotes(notes)
 	}
 	if d := cfg.Rules.FailureReportDeadline; d != "same_day" && d != "" {
 		if r.FailureReportAfter, err = time.ParseDuration(d); err != nil {
