@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,22 +61,26 @@ type PushMetrics struct {
 	Requests     *prometheus.CounterVec
 	BadLines     *prometheus.CounterVec
 	OtherRecords *prometheus.CounterVec
+	Flagged      *prometheus.CounterVec
 }
 
 // NewPushMetrics creates the receiver's series and registers them on reg.
 func NewPushMetrics(reg prometheus.Registerer) *PushMetrics {
 	m := &PushMetrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_requests_total",
-			Help: "Requests to the PUSH listener by outcome: handshake, upload, other_table, photo, poll, result, ping, unknown_device, auth_failed, rate_limited, bad_request, too_large, database_error."},
+			Help: "Requests to the PUSH listener by outcome: handshake, upload, other_table, photo, poll, result, querydata, registry, config, time, ping, unknown_device, auth_failed, rate_limited, bad_request, too_large, database_error."},
 			[]string{"kind"}),
 		BadLines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_malformed_lines_total",
-			Help: "Upload lines of a push clock that could not be read (logged with their line number); the rest of the batch is stored."},
+			Help: "Upload lines of a push clock without a readable PIN or time: not stored and not acknowledged (the first ten of an upload logged with their line number); the rest of the batch is stored."},
 			[]string{"clock"}),
 		OtherRecords: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_other_records_total",
-			Help: "Records of tables other than ATTLOG (OPERLOG, photos, …) a push clock sent; acknowledged, not stored."},
+			Help: "Records a push clock sent that are not punches (OPERLOG, photos, rtlog door and alarm events naming no person, …); acknowledged, not stored."},
 			[]string{"clock", "table"}),
 	}
-	reg.MustRegister(m.Requests, m.BadLines, m.OtherRecords)
+	m.Flagged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_push_flagged_punches_total",
+		Help: "Punches of a push clock stored with an optional field (status, verify, work code) that was not a number: stored as 0, the clock's line kept in punches.unread."},
+		[]string{"clock"})
+	reg.MustRegister(m.Requests, m.BadLines, m.OtherRecords, m.Flagged)
 	return m
 }
 
@@ -164,6 +171,10 @@ func (r *Receiver) Apply(clocks []config.Clock) {
 			r.state[c.Name] = &pushState{}
 		}
 		r.o.Metrics.ReadInterval.WithLabelValues(c.Name).Set(r.o.Delay.Seconds())
+		if r.o.PushMetrics != nil {
+			r.o.PushMetrics.BadLines.WithLabelValues(c.Name)
+			r.o.PushMetrics.Flagged.WithLabelValues(c.Name)
+		}
 	}
 	for _, c := range old {
 		if !names[c.Name] {
@@ -247,11 +258,11 @@ func (r *Receiver) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// ServeHTTP answers one request of a clock.
+// ServeHTTP answers one request of a clock. Paths are read as the firmware writes them (any case,
+// with or without .aspx); only configured serial numbers are answered.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	switch req.URL.Path {
-	case zkpush.PathCData, zkpush.PathFData, zkpush.PathGetRequest, zkpush.PathDeviceCmd, zkpush.PathPing:
-	default:
+	path, ok := zkpush.CanonicalPath(req.URL.Path)
+	if !ok {
 		r.reply(w, "bad_request", http.StatusNotFound, "ERROR: not found")
 		return
 	}
@@ -281,7 +292,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.unknown(req.Context(), w, q.SN, req.RemoteAddr, host, now)
 		return
 	}
-	handshake := req.URL.Path == zkpush.PathCData && req.Method == http.MethodGet
+	handshake := path == zkpush.PathCData && req.Method == http.MethodGet
 	r.mu.Lock()
 	allowed := st.limit.take(time.Now(), r.o.Rate, r.o.Burst)
 	authorised := r.authorised(c, st, q, host, handshake)
@@ -298,22 +309,26 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.contact(c.Name, st, now)
 	log := r.log.With("clock", c.Name)
+	post := req.Method == http.MethodPost
 	switch {
 	case handshake:
-		r.handshake(w, req, c, log, now)
-	case req.URL.Path == zkpush.PathCData && req.Method == http.MethodPost:
+		r.handshake(w, req, c, q, log, now)
+	case path == zkpush.PathCData && post:
 		r.upload(w, req, c, q, log, now)
-	case req.URL.Path == zkpush.PathFData:
-		if _, ok := r.body(w, req); !ok {
-			return
-		}
-		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(q.Table, "ATTPHOTO")).Inc()
-		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
-		r.reply(w, "photo", http.StatusOK, "OK")
-	case req.URL.Path == zkpush.PathGetRequest:
+	case path == zkpush.PathFData:
+		r.photo(w, req, c, q, log, now)
+	case path == zkpush.PathGetRequest:
 		r.poll(w, req, c, log, now)
-	case req.URL.Path == zkpush.PathDeviceCmd && req.Method == http.MethodPost:
-		r.results(w, req, c, log, now)
+	case path == zkpush.PathDeviceCmd && post:
+		r.results(w, req, c, q, log, now)
+	case path == zkpush.PathQueryData && post:
+		r.querydata(w, req, c, q, log, now)
+	case path == zkpush.PathRegistry:
+		r.registry(w, req, c, log, now)
+	case path == zkpush.PathPush:
+		r.config(w, req, c, log, now)
+	case path == zkpush.PathRTData && (q.Type == "" || strings.EqualFold(q.Type, "time")):
+		r.rtTime(w, req, c, now)
 	default:
 		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
 		r.reply(w, "ping", http.StatusOK, "OK")
@@ -421,34 +436,111 @@ func (r *Receiver) success(ctx context.Context, clock, remote string, now time.T
 // TimeZone whenever they differ from its clock by more than 10 s, so both must be exact: Date is
 // the instant in GMT as HTTP requires, never the local wall clock written as GMT, and TimeZone is
 // the deployment zone's UTC offset at this instant (8 for Asia/Shanghai). The clock shows
-// Date + TimeZone, which is the deployment's local time.
-func (r *Receiver) handshake(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
-	stamp, err := r.o.Store.PushStamp(req.Context(), c.Name)
+// Date + TimeZone, which is the deployment's local time. A PUSH 3.x clock (pushver=3.…) is told
+// it is registered (registry=ok and its RegistryCode) with the settings under their 3.x names.
+func (r *Receiver) handshake(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
+	o, ok := r.options(w, req, c, log, now, zkpush.PushVersion(q.PushVer) >= 3)
+	if !ok {
+		return
+	}
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, true)
+	log.Info("push clock handshake", "remote", req.RemoteAddr, "pushver", q.PushVer, "attlog_stamp", o.ATTLOGStamp,
+		"operlog_stamp", o.OPERLOGStamp, "attphoto_stamp", o.ATTPHOTOStamp, "timezone", zkpush.FormatTimeZone(o.TimeZone))
+	r.reply(w, "handshake", http.StatusOK, string(zkpush.AppendOptions(nil, c.SerialNumber, o)))
+}
+
+// options are the settings a clock is sent, with its stamps from the database, and the Date
+// header set. Without the stamps the clock would be told to send everything again: it is told to
+// retry instead (ok false, answered).
+func (r *Receiver) options(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time, push3 bool) (zkpush.Options, bool) {
+	stamps, err := r.o.Store.PushStamps(req.Context(), c.Name)
 	if err != nil {
-		// Without the stamp the clock would be told to send everything again; let it retry instead.
-		log.Warn("push handshake: cannot read the stamp", "err", err)
+		log.Warn("push handshake: cannot read the stamps", "err", err)
 		r.o.Metrics.ReadErrors.WithLabelValues(c.Name, "database").Inc()
 		r.reply(w, "database_error", http.StatusServiceUnavailable, "RETRY")
-		return
+		return zkpush.Options{}, false
 	}
 	// The clock resends everything newer than ATTLOGStamp. One second less makes it resend the
 	// records of the last stored second too, so that a record of that second in a later batch is
 	// not skipped; those already stored are de-duplicated.
-	if stamp > 0 {
-		stamp--
+	attlog := stamps.ATTLOG
+	if attlog > 0 {
+		attlog--
 	}
 	_, offset := now.In(r.o.Location).Zone()
-	o := zkpush.Options{ATTLOGStamp: uint32(stamp), ErrorDelay: int(r.o.ErrorDelay / time.Second), Delay: int(r.o.Delay / time.Second),
+	o := zkpush.Options{ATTLOGStamp: uint32(attlog), OPERLOGStamp: uint32(stamps.OPERLOG), ATTPHOTOStamp: uint32(stamps.ATTPHOTO),
+		ErrorDelay: int(r.o.ErrorDelay / time.Second), Delay: int(r.o.Delay / time.Second),
 		TransTimes: "00:00;14:05", TransInterval: r.o.TransInterval, TransFlag: "TransData AttLog\tOpLog", Realtime: true,
 		TimeZone: offset, ServerVer: "kaoqin"}
+	if push3 {
+		o.RegistryCode = registryCode(c.SerialNumber)
+	}
 	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
-	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, true)
-	log.Info("push clock handshake", "remote", req.RemoteAddr, "attlog_stamp", o.ATTLOGStamp, "timezone", zkpush.FormatTimeZone(offset))
-	r.reply(w, "handshake", http.StatusOK, string(zkpush.AppendOptions(nil, c.SerialNumber, o)))
+	return o, true
 }
 
+// registryCode is the code a PUSH 3.x clock registers under: fixed per serial number, so that a
+// clock registered before a restart keeps it. It is not a secret (the comm key is).
+func registryCode(sn string) string {
+	h := sha256.Sum256([]byte("kaoqin registry " + sn))
+	return hex.EncodeToString(h[:8])
+}
+
+// registry answers a PUSH 3.x clock's registration (POST /iclock/registry, its capabilities as
+// key=value pairs), which it sends before it asks for its settings.
+func (r *Receiver) registry(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+	body, ok := r.body(w, req)
+	if !ok {
+		return
+	}
+	reg := zkpush.ParseRegistry(body)
+	log.Info("push clock registered", "remote", req.RemoteAddr, "device_type", reg["DeviceType"], "device_name", reg["DeviceName"],
+		"firmware", reg["FirmVer"], "push_version", reg["PushVersion"])
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, true)
+	r.reply(w, "registry", http.StatusOK, string(zkpush.AppendRegistry(nil, registryCode(c.SerialNumber))))
+}
+
+// config answers a PUSH 3.x clock's request for its settings (/iclock/push): the handshake's.
+func (r *Receiver) config(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+	if req.Method == http.MethodPost {
+		if _, ok := r.body(w, req); !ok {
+			return
+		}
+	}
+	o, ok := r.options(w, req, c, log, now, true)
+	if !ok {
+		return
+	}
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, true)
+	r.reply(w, "config", http.StatusOK, string(zkpush.AppendOptions(nil, c.SerialNumber, o)))
+}
+
+// rtTime answers /iclock/rtdata?type=time, from which a PUSH 3.x clock sets its time: the instant
+// in UTC and the deployment zone's offset at it (the clock shows their sum, the local time).
+func (r *Receiver) rtTime(w http.ResponseWriter, req *http.Request, c config.Clock, now time.Time) {
+	_, offset := now.In(r.o.Location).Zone()
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+	r.reply(w, "time", http.StatusOK, strings.TrimSuffix(string(zkpush.AppendRTTime(nil, now, offset)), "\n"))
+}
+
+// body reads a request body of at most MaxBody bytes into a buffer of exactly its size when the
+// clock says it (Content-Length, which firmware sends), so that an upload costs the daemon its
+// own size and no more.
 func (r *Receiver) body(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.o.MaxBody))
+	if req.ContentLength > r.o.MaxBody {
+		r.reply(w, "too_large", http.StatusRequestEntityTooLarge, "ERROR: body too large")
+		return nil, false
+	}
+	rd := http.MaxBytesReader(w, req.Body, r.o.MaxBody)
+	var body []byte
+	var err error
+	if req.ContentLength >= 0 {
+		body = make([]byte, req.ContentLength)
+		_, err = io.ReadFull(rd, body)
+	} else {
+		body, err = io.ReadAll(rd)
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -461,60 +553,147 @@ func (r *Receiver) body(w http.ResponseWriter, req *http.Request) ([]byte, bool)
 	return body, true
 }
 
-// maxLoggedLines bounds the malformed lines logged per upload; all of them are counted.
+// maxLoggedLines bounds the malformed and flagged lines logged per upload; all of them are
+// counted.
 const maxLoggedLines = 10
 
-// upload stores an ATTLOG batch and answers OK only after the commit; other tables are counted.
+// upload stores an ATTLOG or rtlog batch and answers OK only after the commit, counting in OK the
+// punches stored (new or already stored) and nothing else: a line that cannot be stored is
+// logged and counted in kaoqin_push_malformed_lines_total, never acknowledged. OPERLOG and photo
+// uploads are acknowledged and counted, not stored (kaoqin has no use for them), and their stamps
+// kept so that the handshake does not ask for them again.
 func (r *Receiver) upload(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
 	body, ok := r.body(w, req)
 	if !ok {
 		return
 	}
-	if q.Table != "ATTLOG" {
+	switch table := strings.ToUpper(q.Table); table {
+	case "ATTLOG", "RTLOG":
+		// Only ATTLOG moves the ATTLOG stamp: realtime rtlog events may run ahead of an ATTLOG
+		// batch still to come, which a stamp moved past it would make the clock skip.
+		n, stamp, ok := r.storeBatch(w, req, c, log, zkpush.ParseRecords(body), table == "ATTLOG")
+		if !ok {
+			return
+		}
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, stamp, n > 0)
+		r.reply(w, "upload", http.StatusOK, "OK: "+strconv.Itoa(n))
+	case "ATTPHOTO":
+		r.other(req.Context(), c, q, log, "ATTPHOTO", 1)
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+		r.reply(w, "photo", http.StatusOK, "OK")
+	default:
 		n := zkpush.CountLines(body)
-		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(q.Table, "other")).Add(float64(n))
+		r.other(req.Context(), c, q, log, table, n)
 		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
 		r.reply(w, "other_table", http.StatusOK, "OK: "+strconv.Itoa(n))
+	}
+}
+
+// photo acknowledges an attendance photo (POST /iclock/fdata) and keeps its stamp.
+func (r *Receiver) photo(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
+	if _, ok := r.body(w, req); !ok {
 		return
 	}
-	recs, bad := zkpush.ParseATTLOG(body)
-	if len(bad) > 0 {
-		r.o.PushMetrics.BadLines.WithLabelValues(c.Name).Add(float64(len(bad)))
-		for i, b := range bad {
-			if i == maxLoggedLines {
-				log.Warn("push upload: more malformed lines", "more", len(bad)-i)
-				break
-			}
-			log.Warn("push upload: malformed line skipped", "line", b.Line, "err", b.Err, "text", b.Text)
+	table := strings.ToUpper(q.Table)
+	if table == "" {
+		table = "ATTPHOTO"
+	}
+	r.other(req.Context(), c, q, log, table, 1)
+	r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
+	r.reply(w, "photo", http.StatusOK, "OK")
+}
+
+// other counts the records of a table kaoqin does not store and raises its stamp (OPERLOG,
+// ATTPHOTO) to the one the clock sent. A stamp that cannot be written only makes the clock send
+// those records again after its next handshake.
+func (r *Receiver) other(ctx context.Context, c config.Clock, q zkpush.Query, log *slog.Logger, table string, n int) {
+	r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, tableLabel(table, "other")).Add(float64(n))
+	if !q.HasStamp || (table != "OPERLOG" && table != "ATTPHOTO") {
+		return
+	}
+	if err := r.o.Store.RaisePushStamp(ctx, c.Name, table, int64(q.Stamp)); err != nil {
+		log.Warn("push upload: cannot record the stamp; the clock will send these records again", "table", table, "err", err)
+	}
+}
+
+// storeBatch stores the punches of an upload and returns how many are stored (new or already
+// stored) and the stamp they reach (moveStamp) once committed. When they cannot be stored it
+// answers the clock itself (ok false): nothing is acknowledged, the clock keeps the batch.
+func (r *Receiver) storeBatch(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, b zkpush.Batch, moveStamp bool) (n int, stamp int64, ok bool) {
+	if b.BadLines > 0 {
+		r.o.PushMetrics.BadLines.WithLabelValues(c.Name).Add(float64(b.BadLines))
+		for _, l := range b.Bad {
+			log.Warn("push upload: line cannot be stored (no PIN or time): not acknowledged", "line", l.Line, "err", l.Err, "text", l.Text)
+		}
+		if more := b.BadLines - len(b.Bad); more > 0 {
+			log.Warn("push upload: more lines cannot be stored", "more", more)
 		}
 	}
-	stamp := int64(0)
-	limit := store.Wall(now, r.o.Location).Add(24 * time.Hour)
-	rs := make([]Record, len(recs))
-	for i, p := range recs {
-		rs[i] = Record{UserID: p.UserID, Time: p.Time, Verify: p.Verify, State: p.Status}
+	if b.Events > 0 {
+		r.o.PushMetrics.OtherRecords.WithLabelValues(c.Name, "rtlog").Add(float64(b.Events))
+	}
+	limit := store.Wall(r.o.Now(), r.o.Location).Add(24 * time.Hour)
+	rs := make([]Record, len(b.Records))
+	flagged := 0
+	for i, p := range b.Records {
+		rs[i] = Record{UserID: p.UserID, Time: p.Time, Verify: p.Verify, State: p.Status, Unread: p.Unread}
+		if p.Unread != "" {
+			if flagged < maxLoggedLines {
+				log.Warn("push upload: a field of the line is not a number; stored as 0 and flagged", "user", p.UserID, "time", store.WallString(p.Time), "text", p.Unread)
+			}
+			flagged++
+		}
 		// A record dated far ahead (a clock whose time was wrong) must not move the stamp past
 		// records still to come.
-		if s := int64(zk.EncodeTime(p.Time)); s > stamp && p.Time.Before(limit) {
+		if s := int64(zk.EncodeTime(p.Time)); moveStamp && s > stamp && p.Time.Before(limit) {
 			stamp = s
 		}
 	}
-	if len(rs) > 0 {
-		err := r.save(req.Context(), c.Name, rs)
-		if err != nil {
-			var re *readError
-			kind := "database"
-			if errors.As(err, &re) {
-				kind = re.kind
-			}
-			r.o.Metrics.ReadErrors.WithLabelValues(c.Name, kind).Inc()
-			log.Error("push upload not stored; the clock keeps it and sends it again", "records", len(rs), "err", err)
-			r.reply(w, "database_error", http.StatusServiceUnavailable, "ERROR: not stored")
+	if len(rs) == 0 {
+		return 0, 0, true
+	}
+	if err := r.save(req.Context(), c.Name, rs); err != nil {
+		var re *readError
+		kind := "database"
+		if errors.As(err, &re) {
+			kind = re.kind
+		}
+		r.o.Metrics.ReadErrors.WithLabelValues(c.Name, kind).Inc()
+		log.Error("push upload not stored; the clock keeps it and sends it again", "records", len(rs), "err", err)
+		r.reply(w, "database_error", http.StatusServiceUnavailable, "ERROR: not stored")
+		return 0, 0, false
+	}
+	if flagged > 0 {
+		r.o.PushMetrics.Flagged.WithLabelValues(c.Name).Add(float64(flagged))
+	}
+	return len(rs), stamp, true
+}
+
+// querydata stores the answer to a DATA QUERY that newer firmware posts to /iclock/querydata
+// (tablename=ATTLOG positional lines, or transaction/rtlog key=value lines) and answers
+// "<tablename>=<punches stored>"; other tables (user, options, …) are counted, not stored.
+func (r *Receiver) querydata(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
+	body, ok := r.body(w, req)
+	if !ok {
+		return
+	}
+	table := q.TableName
+	if table == "" {
+		table = q.Table
+	}
+	var n int
+	switch strings.ToUpper(table) {
+	case "ATTLOG", "TRANSACTION", "RTLOG":
+		if n, _, ok = r.storeBatch(w, req, c, log, zkpush.ParseRecords(body), false); !ok {
 			return
 		}
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, n > 0)
+	default:
+		n = zkpush.CountLines(body)
+		r.other(req.Context(), c, q, log, strings.ToUpper(table), n)
+		r.success(req.Context(), c.Name, req.RemoteAddr, now, 0, false)
 	}
-	r.success(req.Context(), c.Name, req.RemoteAddr, now, stamp, len(rs) > 0)
-	r.reply(w, "upload", http.StatusOK, "OK: "+strconv.Itoa(len(recs)+len(bad)))
+	r.reply(w, "querydata", http.StatusOK, table+"="+strconv.Itoa(n))
 }
 
 // save stores one upload. A deadlock between concurrent uploads rolls the whole transaction
@@ -550,7 +729,7 @@ func (r *Receiver) save(ctx context.Context, clock string, rs []Record) error {
 // tableLabel keeps the table label to the names clocks send.
 func tableLabel(t, def string) string {
 	switch t {
-	case "OPERLOG", "ATTPHOTO", "USERINFO", "FINGERTMP", "BIODATA", "USERPIC", "ERRORLOG":
+	case "OPERLOG", "ATTPHOTO", "USERINFO", "FINGERTMP", "BIODATA", "USERPIC", "ERRORLOG", "OPTIONS", "RTSTATE", "USER":
 		return t
 	}
 	return def
@@ -586,8 +765,9 @@ func (r *Receiver) poll(w http.ResponseWriter, req *http.Request, c config.Clock
 	r.reply(w, "poll", http.StatusOK, string(zkpush.AppendCommands(nil, out)))
 }
 
-// results records the results of the clock's commands.
-func (r *Receiver) results(w http.ResponseWriter, req *http.Request, c config.Clock, log *slog.Logger, now time.Time) {
+// results records the results of the clock's commands: one or several in the body, each on one
+// line or with its fields on separate lines, or one in the query (devicecmd?ID=…&Return=…).
+func (r *Receiver) results(w http.ResponseWriter, req *http.Request, c config.Clock, q zkpush.Query, log *slog.Logger, now time.Time) {
 	body, ok := r.body(w, req)
 	if !ok {
 		return
@@ -595,6 +775,11 @@ func (r *Receiver) results(w http.ResponseWriter, req *http.Request, c config.Cl
 	rs, err := zkpush.ParseResults(body)
 	if err != nil {
 		log.Warn("push command result: malformed", "err", err)
+	}
+	if len(rs) == 0 && q.Result != nil {
+		res := *q.Result
+		res.Data = string(body[:min(len(body), 16<<10)])
+		rs = append(rs, res)
 	}
 	wall := store.Wall(now, r.o.Location)
 	for _, res := range rs {

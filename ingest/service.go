@@ -293,7 +293,7 @@ func (s *saver) save(ctx context.Context, clock string, recs []Record, next *sto
 			unknown++
 		}
 		ps[i] = store.Punch{Clock: clock, UserID: r.UserID, Time: r.Time, Verify: r.Verify, State: r.State,
-			ReceivedAt: received, Skewed: skewed, StaffID: staff}
+			ReceivedAt: received, Skewed: skewed, StaffID: staff, Unread: r.Unread}
 		if r.Time.After(newest) {
 			newest = r.Time
 		}

@@ -25,6 +25,9 @@ type Record struct {
 	Time   time.Time
 	Verify int
 	State  int
+	// Unread is the clock's line when an optional field of it could not be read (a PUSH clock's);
+	// the punch is stored flagged with it (store.Punch.Unread).
+	Unread string
 }
 
 // SaveFunc stores records durably together with the cursor (nil for clocks that keep their own

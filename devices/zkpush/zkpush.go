@@ -1,8 +1,9 @@
 // Package zkpush owns the ZKTeco PUSH ("ADMS") protocol, in which the clock calls the server over
-// HTTP: the pure parsers and formatters of the request query, the ATTLOG upload body, the
-// handshake option lines, the command lines and their results, and the TimeZone value the clock
-// sets its time from. It moves no bytes; the server side is ingest's Receiver and the clock's
-// emulator lives in pushemu.
+// HTTP: the pure parsers and formatters of the request paths and query, the upload bodies
+// (ATTLOG of attendance firmware, rtlog of access-control firmware), the handshake option lines
+// (PUSH 2.x and 3.x), the PUSH 3.x registration and time replies, the command lines and their
+// results, and the TimeZone value the clock sets its time from. It moves no bytes; the server
+// side is ingest's Receiver and the clock's emulator lives in pushemu.
 //
 // As in package zk, every time this package hands out is a wall-clock time: a time.Time in
 // time.UTC whose fields are what the clock displays.
@@ -16,17 +17,43 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/kaoqin/kaoqin/devices/zk"
 )
 
-// Paths the clock calls, all under /iclock/.
+// Paths the clock calls, all under /iclock/. Firmware writes them in different ways (older
+// firmware as cdata.aspx, some in capitals); CanonicalPath maps them to these.
 const (
 	PathCData      = "/iclock/cdata"
 	PathFData      = "/iclock/fdata"
 	PathGetRequest = "/iclock/getrequest"
 	PathDeviceCmd  = "/iclock/devicecmd"
 	PathPing       = "/iclock/ping"
+	// PathQueryData takes the answer to a DATA QUERY on newer firmware.
+	PathQueryData = "/iclock/querydata"
+	// PUSH 3.x (access-control and newer attendance firmware): the clock registers its
+	// capabilities, fetches its settings, and asks the server's time.
+	PathRegistry = "/iclock/registry"
+	PathPush     = "/iclock/push"
+	PathRTData   = "/iclock/rtdata"
 )
+
+var paths = map[string]bool{PathCData: true, PathFData: true, PathGetRequest: true, PathDeviceCmd: true, PathPing: true,
+	PathQueryData: true, PathRegistry: true, PathPush: true, PathRTData: true}
+
+// CanonicalPath maps a request path to one of the Path constants: any case, with or without
+// ".aspx" and a trailing slash. ok is false for any other path.
+func CanonicalPath(p string) (string, bool) {
+	if len(p) > 64 {
+		return "", false
+	}
+	p = strings.ToLower(strings.TrimSuffix(p, "/"))
+	p = strings.TrimSuffix(p, ".aspx")
+	if !paths[p] {
+		return "", false
+	}
+	return p, true
+}
 
 // Limits on what the parsers accept from outside.
 const (
@@ -45,13 +72,20 @@ type Query struct {
 	PushVer  string
 	CommKey  string // pushcommkey, "" when absent
 	HasKey   bool
-	Table    string // ATTLOG, OPERLOG, ATTPHOTO, …
+	Table    string // ATTLOG, OPERLOG, ATTPHOTO, rtlog, …
 	Stamp    uint32 // Stamp= (or OpStamp= for OPERLOG), 0 when absent
 	HasStamp bool
+	// Type is rtdata's type=time and querydata's type=tabledata; TableName querydata's
+	// tablename= (ATTLOG, transaction, user, …).
+	Type      string
+	TableName string
+	// Result is a command result carried in the query (devicecmd?ID=…&Return=…), nil if none.
+	Result *Result
 }
 
 // ParseQuery parses a raw query string. It fails on an absent or unprintable serial number and on
-// a table name or stamp that is not what a clock sends; other unknown parameters are ignored.
+// a table name that is not what a clock sends; a stamp that is not a number is ignored (absent):
+// refusing it would make the clock send the same upload for ever. Other parameters are ignored.
 func ParseQuery(raw string) (Query, error) {
 	var q Query
 	if len(raw) > maxQueryLen {
@@ -71,24 +105,46 @@ func ParseQuery(raw string) (Query, error) {
 	if len(q.CommKey) > MaxSerialLen {
 		return Query{}, fmt.Errorf("%w: pushcommkey too long", ErrBadQuery)
 	}
-	q.Table = v.Get("table")
-	if q.Table != "" {
-		if err := checkToken("table", q.Table, 32); err != nil {
-			return Query{}, err
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{{"table", &q.Table}, {"tablename", &q.TableName}, {"type", &q.Type}} {
+		if *p.dst = v.Get(p.key); *p.dst != "" {
+			if err := checkToken(p.key, *p.dst, 32); err != nil {
+				return Query{}, err
+			}
 		}
 	}
-	for _, k := range []string{"Stamp", "OpStamp", "stamp"} {
-		if s := v.Get(k); s != "" {
-			n, err := strconv.ParseUint(s, 10, 32)
-			if err != nil {
-				// Some firmware sends Stamp=9999 or a stamp it never set; only a non-number is refused.
-				return Query{}, fmt.Errorf("%w: %s=%q is not a number", ErrBadQuery, k, s)
-			}
+	for _, k := range []string{"Stamp", "OpStamp", "stamp", "PhotoStamp"} {
+		// Some firmware sends Stamp=9999 or a stamp it never set: any number is taken.
+		if n, err := strconv.ParseUint(strings.TrimSpace(v.Get(k)), 10, 32); err == nil {
 			q.Stamp, q.HasStamp = uint32(n), true
 			break
 		}
 	}
+	if id, err := strconv.ParseInt(v.Get("ID"), 10, 64); err == nil {
+		if ret, err := strconv.Atoi(strings.TrimSpace(v.Get("Return"))); err == nil {
+			q.Result = &Result{ID: id, Return: ret, Cmd: truncate(v.Get("CMD"), 100)}
+		}
+	}
 	return q, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}
+
+// PushVersion is the major version of a pushver= value ("2.4.1" → 2, "3.1.2" → 3), 0 when absent.
+func PushVersion(pushver string) int {
+	major, _, _ := strings.Cut(pushver, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil || n < 0 || n > 99 {
+		return 0
+	}
+	return n
 }
 
 // lenientQuery splits a query on & and = and unescapes each part it can: firmware does not always
@@ -127,165 +183,13 @@ func checkToken(name, s string, max int) error {
 	return nil
 }
 
-// Record is one ATTLOG line.
-type Record struct {
-	UserID   string    // PIN
-	Time     time.Time // wall clock
-	Status   int       // 0 check-in, 1 check-out, …, 255 undefined
-	Verify   int       // 0 password, 1 fingerprint, 2 card, 15 face
-	WorkCode int
-}
-
-// TimeLayout is how PUSH bodies write times.
-const TimeLayout = "2006-01-02 15:04:05"
-
-// LineError is a line of an upload that could not be read; the rest of the batch still counts.
-type LineError struct {
-	Line int // 1-based
-	Text string
-	Err  string
-}
-
-func (e LineError) Error() string { return fmt.Sprintf("line %d: %s: %q", e.Line, e.Err, e.Text) }
-
-// ParseATTLOG reads an ATTLOG upload: one record per line, fields separated by tabs: PIN, time,
-// status, verify, workcode, then reserved fields that old and new firmware send in different
-// numbers. PIN and time are required; a missing or empty number is 0. Lines end in \n or \r\n;
-// blank lines are skipped. A line that cannot be read is returned in bad and the others still are.
-func ParseATTLOG(body []byte) (recs []Record, bad []LineError) {
-	line := 0
-	for len(body) > 0 {
-		var l []byte
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			l, body = body[:i], body[i+1:]
-		} else {
-			l, body = body, nil
-		}
-		line++
-		l = bytes.TrimRight(l, "\r")
-		if len(bytes.TrimSpace(l)) == 0 {
-			continue
-		}
-		r, err := parseATTLOGLine(l)
-		if err != nil {
-			text := string(l)
-			if len(text) > 120 {
-				text = text[:120] + "…"
-			}
-			bad = append(bad, LineError{Line: line, Text: strings.ToValidUTF8(text, "?"), Err: err.Error()})
-			continue
-		}
-		recs = append(recs, r)
-	}
-	return recs, bad
-}
-
-func parseATTLOGLine(l []byte) (Record, error) {
-	var f [5][]byte
-	n := 0
-	for rest := l; n < len(f); {
-		i := bytes.IndexByte(rest, '\t')
-		if i < 0 {
-			f[n] = rest
-			n++
-			break
-		}
-		f[n], rest = rest[:i], rest[i+1:]
-		n++
-	}
-	if n < 2 {
-		return Record{}, errors.New("want at least PIN and time separated by a tab")
-	}
-	pin := bytes.TrimSpace(f[0])
-	if len(pin) == 0 || len(pin) > MaxUserIDLen || !utf8.Valid(pin) {
-		return Record{}, fmt.Errorf("PIN must be 1 to %d bytes of UTF-8", MaxUserIDLen)
-	}
-	for _, c := range pin {
-		if c < ' ' || c == 0x7f {
-			return Record{}, errors.New("PIN has a control character")
-		}
-	}
-	t, err := ParseTime(bytes.TrimSpace(f[1]))
-	if err != nil {
-		return Record{}, err
-	}
-	r := Record{UserID: string(pin), Time: t}
-	for i, dst := range []*int{&r.Status, &r.Verify, &r.WorkCode} {
-		s := bytes.TrimSpace(f[2+i])
-		if len(s) == 0 {
-			continue
-		}
-		v, err := strconv.Atoi(string(s))
-		if err != nil || v < 0 || v > 1<<30 {
-			return Record{}, fmt.Errorf("field %d %q is not a number", 3+i, s)
-		}
-		*dst = v
-	}
-	return r, nil
-}
-
-// ParseTime reads "YYYY-MM-DD HH:MM:SS" as a wall-clock time from 2000 to 2099 (what a packed
-// stamp can carry).
-func ParseTime(b []byte) (time.Time, error) {
-	if len(b) != len(TimeLayout) || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, fmt.Errorf("time %q is not YYYY-MM-DD HH:MM:SS", b)
-	}
-	num := func(lo, hi int) int {
-		v := 0
-		for _, c := range b[lo:hi] {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	y, mo, d, h, mi, s := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
-	if y < 2000 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || h < 0 || mi < 0 || s < 0 {
-		return time.Time{}, fmt.Errorf("time %q is out of range (years 2000 to 2099)", b)
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC)
-	if t.Day() != d {
-		return time.Time{}, fmt.Errorf("time %q is not a date", b)
-	}
-	return t, nil
-}
-
-// AppendATTLOG writes records as the clock uploads them (the seven fields of current firmware).
-func AppendATTLOG(b []byte, recs []Record) []byte {
-	for _, r := range recs {
-		b = append(b, r.UserID...)
-		b = append(b, '\t')
-		b = r.Time.AppendFormat(b, TimeLayout)
-		b = append(b, '\t')
-		b = strconv.AppendInt(b, int64(r.Status), 10)
-		b = append(b, '\t')
-		b = strconv.AppendInt(b, int64(r.Verify), 10)
-		b = append(b, '\t')
-		b = strconv.AppendInt(b, int64(r.WorkCode), 10)
-		b = append(b, "\t0\t0\n"...)
-	}
-	return b
-}
-
-// CountLines counts the non-blank lines of a body (what the server acknowledges for tables it
-// does not store).
-func CountLines(body []byte) int {
-	n := 0
-	for _, l := range bytes.Split(body, []byte{'\n'}) {
-		if len(bytes.TrimSpace(l)) > 0 {
-			n++
-		}
-	}
-	return n
-}
-
 // Options are the handshake reply's settings.
 type Options struct {
 	ATTLOGStamp   uint32
 	OPERLOGStamp  uint32
+	ATTPHOTOStamp uint32
 	ErrorDelay    int // seconds before a clock retries after a failure
-	Delay         int // seconds between polls of getrequest
+	Delay         int // seconds between polls of getrequest (PUSH 3.x: RequestDelay)
 	TransTimes    string
 	TransInterval int // minutes between batched uploads
 	TransFlag     string
@@ -293,12 +197,20 @@ type Options struct {
 	Encrypt       bool
 	TimeZone      int // seconds east of UTC; written in hours when whole, else in minutes
 	ServerVer     string
+	// RegistryCode, when set, makes the reply a PUSH 3.x one: "registry=ok", the code the clock
+	// registered under, and the 3.x names of the settings (RequestDelay, TransTables, …).
+	RegistryCode string
 }
 
-// AppendOptions writes the handshake reply for the clock sn.
+// AppendOptions writes the handshake reply for the clock sn (also the reply to a PUSH 3.x
+// clock's /iclock/push, which asks for the same settings).
 func AppendOptions(b []byte, sn string, o Options) []byte {
-	b = fmt.Appendf(b, "GET OPTION FROM: %s\n", sn)
-	b = fmt.Appendf(b, "ATTLOGStamp=%d\nOPERLOGStamp=%d\nATTPHOTOStamp=0\n", o.ATTLOGStamp, o.OPERLOGStamp)
+	if o.RegistryCode != "" {
+		b = fmt.Appendf(b, "registry=ok\nRegistryCode=%s\n", o.RegistryCode)
+	} else {
+		b = fmt.Appendf(b, "GET OPTION FROM: %s\n", sn)
+	}
+	b = fmt.Appendf(b, "ATTLOGStamp=%d\nOPERLOGStamp=%d\nATTPHOTOStamp=%d\n", o.ATTLOGStamp, o.OPERLOGStamp, o.ATTPHOTOStamp)
 	b = fmt.Appendf(b, "ErrorDelay=%d\nDelay=%d\n", o.ErrorDelay, o.Delay)
 	if o.TransTimes != "" {
 		b = fmt.Appendf(b, "TransTimes=%s\n", o.TransTimes)
@@ -311,6 +223,10 @@ func AppendOptions(b []byte, sn string, o Options) []byte {
 	b = fmt.Appendf(b, "Realtime=%d\nEncrypt=%d\n", btoi(o.Realtime), btoi(o.Encrypt))
 	if o.ServerVer != "" {
 		b = fmt.Appendf(b, "ServerVer=%s\n", o.ServerVer)
+	}
+	if o.RegistryCode != "" {
+		b = fmt.Appendf(b, "ServerVersion=%s\nServerName=%s\nPushProtVer=3.1.2\nRequestDelay=%d\nTransTables=User Transaction\nTimeoutSec=10\n",
+			o.ServerVer, o.ServerVer, o.Delay)
 	}
 	return b
 }
@@ -333,7 +249,7 @@ func ParseOptions(body []byte) (Options, error) {
 		return Options{}, fmt.Errorf("%w: %.40q", ErrRefused, s)
 	}
 	var o Options
-	seen := false
+	seen, delay := false, false
 	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }) {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
@@ -341,18 +257,23 @@ func ParseOptions(body []byte) (Options, error) {
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		num := func() int { n, _ := strconv.Atoi(v); return n }
+		stamp := func() uint32 { n, _ := strconv.ParseUint(v, 10, 32); return uint32(n) }
 		seen = true
 		switch k {
 		case "ATTLOGStamp", "Stamp":
-			n, _ := strconv.ParseUint(v, 10, 32)
-			o.ATTLOGStamp = uint32(n)
+			o.ATTLOGStamp = stamp()
 		case "OPERLOGStamp", "OpStamp":
-			n, _ := strconv.ParseUint(v, 10, 32)
-			o.OPERLOGStamp = uint32(n)
+			o.OPERLOGStamp = stamp()
+		case "ATTPHOTOStamp", "PhotoStamp":
+			o.ATTPHOTOStamp = stamp()
 		case "ErrorDelay":
 			o.ErrorDelay = num()
 		case "Delay":
-			o.Delay = num()
+			o.Delay, delay = num(), true
+		case "RequestDelay":
+			if !delay {
+				o.Delay = num()
+			}
 		case "TransTimes":
 			o.TransTimes = v
 		case "TransInterval":
@@ -371,12 +292,89 @@ func ParseOptions(body []byte) (Options, error) {
 			o.TimeZone = tz
 		case "ServerVer":
 			o.ServerVer = v
+		case "RegistryCode":
+			o.RegistryCode = v
 		}
 	}
 	if !seen {
 		return Options{}, fmt.Errorf("zkpush: handshake reply has no options: %.40q", s)
 	}
 	return o, nil
+}
+
+// AppendRegistry writes the reply to a PUSH 3.x clock's registration.
+func AppendRegistry(b []byte, code string) []byte {
+	return fmt.Appendf(b, "RegistryCode=%s\n", code)
+}
+
+// maxRegistryKeys bounds what ParseRegistry keeps of a registration body.
+const maxRegistryKeys = 100
+
+// ParseRegistry reads the body a PUSH 3.x clock posts to /iclock/registry: key=value pairs
+// separated by commas (or line ends), keys of optional parameters marked with a leading "~",
+// which is dropped. At most 100 pairs are kept, values cut to 100 bytes.
+func ParseRegistry(body []byte) map[string]string {
+	out := map[string]string{}
+	for len(body) > 0 && len(out) < maxRegistryKeys {
+		var kv []byte
+		if i := bytes.IndexAny(body, ",\n"); i >= 0 {
+			kv, body = body[:i], body[i+1:]
+		} else {
+			kv, body = body, nil
+		}
+		k, v, ok := bytes.Cut(bytes.TrimSpace(kv), []byte{'='})
+		k = bytes.TrimPrefix(bytes.TrimSpace(k), []byte{'~'})
+		if !ok || len(k) == 0 || len(k) > 64 {
+			continue
+		}
+		out[clip(k, 64)] = clip(bytes.TrimSpace(v), 100)
+	}
+	return out
+}
+
+// AppendRTTime writes the reply to /iclock/rtdata?type=time, from which a PUSH 3.x clock sets its
+// time: DateTime is the instant in UTC packed as in the binary protocol, ServerTZ the zone's
+// offset as +HHMM; the clock shows DateTime shifted by ServerTZ.
+func AppendRTTime(b []byte, now time.Time, offsetSeconds int) []byte {
+	sign := '+'
+	if offsetSeconds < 0 {
+		sign, offsetSeconds = '-', -offsetSeconds
+	}
+	return fmt.Appendf(b, "DateTime=%d,ServerTZ=%c%02d%02d\n", zk.EncodeTime(now.UTC()), sign, offsetSeconds/3600, offsetSeconds%3600/60)
+}
+
+// ParseRTTime reads an rtdata time reply into the instant (UTC) and the zone offset in seconds.
+func ParseRTTime(body []byte) (time.Time, int, error) {
+	var at time.Time
+	off, seenAt, seenTZ := 0, false, false
+	for _, f := range strings.FieldsFunc(strings.TrimSpace(string(body)), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch k {
+		case "DateTime":
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return time.Time{}, 0, fmt.Errorf("zkpush: rtdata DateTime %.20q is not a packed time", v)
+			}
+			at, seenAt = zk.DecodeTime(uint32(n)), true
+		case "ServerTZ":
+			if len(v) != 5 || (v[0] != '+' && v[0] != '-') {
+				return time.Time{}, 0, fmt.Errorf("zkpush: rtdata ServerTZ %.20q is not +HHMM", v)
+			}
+			h, err1 := strconv.Atoi(v[1:3])
+			m, err2 := strconv.Atoi(v[3:5])
+			if err1 != nil || err2 != nil || h > 14 || m > 59 || h < 0 || m < 0 {
+				return time.Time{}, 0, fmt.Errorf("zkpush: rtdata ServerTZ %.20q is not +HHMM", v)
+			}
+			off, seenTZ = h*3600+m*60, true
+			if v[0] == '-' {
+				off = -off
+			}
+		}
+	}
+	if !seenAt || !seenTZ {
+		return time.Time{}, 0, fmt.Errorf("zkpush: rtdata reply lacks DateTime or ServerTZ: %.60q", body)
+	}
+	return at, off, nil
 }
 
 // FormatTimeZone writes a UTC offset as the firmware reads it: whole hours when it is whole hours
@@ -451,58 +449,142 @@ type Result struct {
 	Data   string // the lines that followed (INFO's key=value lines), if any
 }
 
-// maxResultData bounds the data kept per result.
-const maxResultData = 16 << 10
+// Bounds on what ParseResults keeps of a body.
+const (
+	maxResultData = 16 << 10 // data bytes per result
+	maxResults    = 1000     // results per body: a clock is handed ten commands per poll
+)
 
-// ParseResults reads a devicecmd body: lines "ID=<id>&Return=<n>&CMD=<cmd>", each optionally
-// followed by data lines up to the next ID= line. Lines before the first ID= are ignored.
+// ParseResults reads a devicecmd body. A result starts at a line "ID=<id>"; firmware writes its
+// fields either on that line joined by & ("ID=1&Return=0&CMD=INFO") or each on its own line
+// ("ID=77", "SN=…", "Return=0", "CMD=…"). The lines after the fields, up to the next ID= line, are
+// the result's data (INFO's key=value lines). Lines before the first ID= are ignored. A result
+// whose ID or Return is not a number is left out and named in the error; the others are returned.
 func ParseResults(body []byte) ([]Result, error) {
 	var out []Result
-	for _, l := range strings.Split(string(body), "\n") {
-		l = strings.TrimRight(l, "\r")
-		if strings.HasPrefix(l, "ID=") {
-			v, err := url.ParseQuery(l)
-			if err != nil {
-				// Values such as CMD=DATA QUERY carry spaces and tabs; read the fields by hand.
-				v = splitAmp(l)
+	var firstErr error
+	var cur *pending
+	finish := func() {
+		if cur == nil {
+			return
+		}
+		r, err := cur.result()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
 			}
-			id, err := strconv.ParseInt(v.Get("ID"), 10, 64)
-			if err != nil {
-				return out, fmt.Errorf("zkpush: result %.60q: ID is not a number", l)
+		} else if len(out) < maxResults {
+			out = append(out, r)
+		} else if firstErr == nil {
+			firstErr = fmt.Errorf("zkpush: more than %d results in one body", maxResults)
+		}
+		cur = nil
+	}
+	for len(body) > 0 {
+		var lb []byte
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			lb, body = body[:i], body[i+1:]
+		} else {
+			lb, body = body, nil
+		}
+		lb = bytes.TrimRight(lb, "\r")
+		if bytes.HasPrefix(lb, []byte("ID=")) {
+			finish()
+			if len(out) >= maxResults {
+				break
 			}
-			ret, err := strconv.Atoi(strings.TrimSpace(v.Get("Return")))
-			if err != nil {
-				return out, fmt.Errorf("zkpush: result %.60q: Return is not a number", l)
-			}
-			out = append(out, Result{ID: id, Return: ret, Cmd: v.Get("CMD")})
+			cur = &pending{header: true}
+			cur.fields(string(lb))
 			continue
 		}
-		if len(out) == 0 || l == "" {
+		if cur == nil || len(lb) == 0 {
 			continue
 		}
-		r := &out[len(out)-1]
-		if len(r.Data)+len(l)+1 <= maxResultData {
-			r.Data += l + "\n"
+		if cur.header {
+			k, _, _ := bytes.Cut(lb, []byte{'='})
+			if f := string(k); (f == "SN" || f == "Return" || f == "CMD") && !cur.has[f] {
+				cur.fields(string(lb))
+				continue
+			}
+			cur.header = false
+		}
+		if cur.data.Len()+len(lb)+1 <= maxResultData {
+			cur.data.Write(lb)
+			cur.data.WriteByte('\n')
 		}
 	}
-	return out, nil
+	finish()
+	return out, firstErr
 }
 
-func splitAmp(l string) url.Values {
-	v := url.Values{}
-	for _, kv := range strings.Split(l, "&") {
-		k, val, _ := strings.Cut(kv, "=")
-		v.Set(k, val)
+// pending is a result being read.
+type pending struct {
+	id, ret, cmd string
+	has          map[string]bool
+	header       bool // still reading its fields
+	data         strings.Builder
+}
+
+// fields takes the &-joined fields of one line.
+func (p *pending) fields(l string) {
+	if p.has == nil {
+		p.has = map[string]bool{}
 	}
-	return v
+	// Values such as CMD=DATA QUERY carry spaces and tabs, and are not escaped: read by hand.
+	for _, kv := range strings.Split(l, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if p.has[k] {
+			continue
+		}
+		switch k {
+		case "ID":
+			p.id = v
+		case "Return":
+			p.ret = v
+		case "CMD":
+			p.cmd = v
+		case "SN":
+		default:
+			continue
+		}
+		p.has[k] = true
+	}
+	if p.has["Return"] && p.has["CMD"] {
+		p.header = false
+	}
+}
+
+func (p *pending) result() (Result, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(p.id), 10, 64)
+	if err != nil {
+		return Result{}, fmt.Errorf("zkpush: result ID=%.20q: ID is not a number", p.id)
+	}
+	if !p.has["Return"] {
+		return Result{}, fmt.Errorf("zkpush: result %d has no Return", id)
+	}
+	ret, err := strconv.Atoi(strings.TrimSpace(p.ret))
+	if err != nil {
+		return Result{}, fmt.Errorf("zkpush: result %d: Return=%.20q is not a number", id, p.ret)
+	}
+	return Result{ID: id, Return: ret, Cmd: truncate(p.cmd, 1000), Data: p.data.String()}, nil
 }
 
 // AppendResult writes one result line as a clock does.
 func AppendResult(b []byte, r Result) []byte {
 	b = fmt.Appendf(b, "ID=%d&Return=%d&CMD=%s\n", r.ID, r.Return, r.Cmd)
-	if r.Data != "" {
-		b = append(b, r.Data...)
-		if !strings.HasSuffix(r.Data, "\n") {
+	return appendData(b, r.Data)
+}
+
+// AppendResultLines writes one result with each field on its own line, as some firmware does.
+func AppendResultLines(b []byte, sn string, r Result) []byte {
+	b = fmt.Appendf(b, "ID=%d\nSN=%s\nReturn=%d\nCMD=%s\n", r.ID, sn, r.Return, r.Cmd)
+	return appendData(b, r.Data)
+}
+
+func appendData(b []byte, data string) []byte {
+	if data != "" {
+		b = append(b, data...)
+		if !strings.HasSuffix(data, "\n") {
 			b = append(b, '\n')
 		}
 	}

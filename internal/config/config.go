@@ -30,6 +30,7 @@ const EnvVar = "KAOQIN_CONFIG"
 
 // Config is the whole configuration.
 type Config struct {
+	Center   Center   `yaml:"center"`
 	Database Database `yaml:"database"`
 	// TimeZone is the zone of the clocks' wall-clock times and of every report.
 	TimeZone string   `yaml:"timezone"`
@@ -47,6 +48,12 @@ type Config struct {
 	// File is the path the config was loaded from, "" for the built-in defaults.
 	File string `yaml:"-"`
 	loc  *time.Location
+}
+
+// Center is the service center itself.
+type Center struct {
+	// Name heads every report's title, e.g. 某市政务服务中心.
+	Name string `yaml:"name"`
 }
 
 // Database selects the store.
