@@ -23,7 +23,7 @@ import (
 // results (corrections applied, R19 provisional where not final), and the month's closing with
 // its corrections.
 func Month(ctx context.Context, s *store.Store, rules *attendance.Rules, month reports.Month) (*reports.MonthInput, error) {
-	in := &reports.MonthInput{Month: month}
+	in := &reports.MonthInput{Month: month, Calendar: rules.Calendar}
 	staff, err := s.ListStaff(ctx)
 	if err != nil {
 		return nil, err
@@ -43,6 +43,9 @@ func Month(ctx context.Context, s *store.Store, rules *attendance.Rules, month r
 			return nil, fmt.Errorf("stored result %s %s %s: %w", rows[i].StaffID, rows[i].Day, rows[i].Segment, err)
 		}
 		in.Results = append(in.Results, r)
+	}
+	if err := fillSlips(ctx, s, in.Results, from, to.AddDate(0, 0, 1)); err != nil {
+		return nil, err
 	}
 	c, err := s.GetMonthClosing(ctx, month.String())
 	switch {
@@ -67,6 +70,45 @@ func Month(ctx context.Context, s *store.Store, rules *attendance.Rules, month r
 	}
 	return in, nil
 }
+
+// fillSlips gives the slips in the results' evidence their filing time and approvals from the
+// slips as filed: the stored evidence keeps the verdict, not the slip, and the findings detail
+// must read the same from the database as from the files.
+func fillSlips(ctx context.Context, s *store.Store, rs []reports.Result, from, to time.Time) error {
+	any := false
+	for i := range rs {
+		if len(rs[i].Evidence.Slips) > 0 {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return nil
+	}
+	slips, err := s.LeaveSlips(ctx, "", from, to)
+	if err != nil {
+		return err
+	}
+	byRef := make(map[string]*store.LeaveSlip, len(slips))
+	for i := range slips {
+		byRef[SlipRef(slips[i].ID)] = &slips[i]
+	}
+	for i := range rs {
+		for k := range rs[i].Evidence.Slips {
+			sl := &rs[i].Evidence.Slips[k]
+			if raw := byRef[sl.Ref]; raw != nil {
+				sl.FiledAt = raw.FiledAt
+				if raw.Approvals != "" {
+					sl.Approvals = strings.Split(raw.Approvals, ";")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SlipRef is how the reports name a stored slip.
+func SlipRef(id int64) string { return "slip " + strconv.FormatInt(id, 10) }
 
 // DescribeValues says what a correction set the segment to: "LATE 5" or "LEAVE sick" or "normal".
 func DescribeValues(v store.Values) string {
@@ -147,7 +189,7 @@ func Result(rules *attendance.Rules, sr *store.SegmentResult) (reports.Result, e
 		r.Evidence.Punches = append(r.Evidence.Punches, rp)
 	}
 	for _, s := range ev.Slips {
-		r.Evidence.Slips = append(r.Evidence.Slips, reports.Slip{Ref: "slip " + strconv.FormatInt(s.ID, 10), Type: s.Type,
+		r.Evidence.Slips = append(r.Evidence.Slips, reports.Slip{Ref: SlipRef(s.ID), Type: s.Type,
 			From: t(s.From), To: t(s.To), Recognised: s.Recognised, Reasons: s.Why})
 	}
 	for _, p := range ev.Patrols {

@@ -2,6 +2,7 @@ package dbreport
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,46 @@ func TestDay(t *testing.T) {
 			if r.StaffID != "1002" {
 				t.Errorf("window 社保: a result of %s", r.StaffID)
 			}
+		}
+	})
+}
+
+// TestMonthSlipEvidence: a slip in the findings detail read from the database shows its filing
+// time and approvals, as the file path shows them (the stored evidence keeps only the verdict).
+func TestMonthSlipEvidence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		roster := []store.RosterEntry{{Staff: store.Staff{StaffID: "1001", Name: "甲", Window: "民政", Unit: "民政局", Active: true},
+			Enrollments: []store.Enrollment{{Clock: "hall", UserID: "1"}}}}
+		if _, err := s.ImportStaff(ctx, roster, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddLeaveSlips(ctx, []store.LeaveSlip{{StaffID: "1001", Type: "personal", Start: wall("2026-07-15 08:30:00"),
+			End: wall("2026-07-17 17:30:00"), FiledAt: wall("2026-07-14 16:00:00"), Approvals: "window_head"}}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		rules := attendance.DefaultRules()
+		now := time.Date(2026, 8, 15, 10, 0, 0, 0, storetest.Location)
+		w := results.New(results.Options{Store: s, Rules: &rules, Now: func() time.Time { return now }, SweepDays: -1})
+		from, _ := attendance.ParseDate("2026-07-15")
+		if _, _, err := w.RecomputeRange(ctx, "1001", from, from+2); err != nil {
+			t.Fatal(err)
+		}
+		in, err := Month(ctx, s, &rules, reports.Month{Year: 2026, Month: time.July})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := reports.BuildMonth(in).WriteDetailCSV(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"07-14 16:00提交，审批：窗口负责人，未认可"} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("detail has no %q:\n%s", want, b.String())
+			}
+		}
+		if strings.Contains(b.String(), "无审批") {
+			t.Errorf("detail says 无审批 for a slip with an approval:\n%s", b.String())
 		}
 	})
 }
