@@ -25,7 +25,7 @@ func FuzzParseRoster(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		roster, ps := parseRoster(path, knownClock)
+		roster, _, ps := parseRoster(path, knownClock)
 		for _, p := range ps {
 			if p.File != path {
 				t.Fatalf("problem without the file name: %+v", p)
