@@ -23,6 +23,8 @@ type Metrics struct {
 	TimeSyncs       *prometheus.CounterVec
 	StoreErrors     prometheus.Counter
 	PunchWindowOpen prometheus.Gauge
+
+	own *ownershipMetrics // who reads which clock (ownership.go)
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -66,7 +68,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.Up, m.LastSuccess, m.LastContact, m.ReadInterval, m.ReadDuration, m.ReadErrors, m.Records,
 		m.LogUsed, m.Skew, m.PunchesStored, m.Duplicates, m.UnknownUsers, m.LastPunch, m.TimeSyncs, m.StoreErrors,
 		m.PunchWindowOpen)
+	m.own = newOwnershipMetrics(reg)
 	return m
+}
+
+// ReadErrorKinds are the values of kaoqin_clock_read_errors_total's kind label.
+var ReadErrorKinds = []string{"connect", "timeout", "auth", "protocol", "database"}
+
+// zero exports every counter of a configured clock at 0 before its first event, so that rate()
+// and increase() see the first error instead of a series that appears already at 1, and so that
+// an alert on a counter has a series to read from the start.
+func (m *Metrics) zero(clock string) {
+	for _, k := range ReadErrorKinds {
+		m.ReadErrors.WithLabelValues(clock, k)
+	}
+	for _, v := range []*prometheus.CounterVec{m.PunchesStored, m.Duplicates, m.UnknownUsers, m.TimeSyncs} {
+		v.WithLabelValues(clock)
+	}
 }
 
 // forget drops the series of a clock removed from the config.

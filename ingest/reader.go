@@ -70,18 +70,39 @@ type reader struct {
 const maxAttempts = 3
 
 // run is one scheduled read: up to maxAttempts with backoff and jitter, within the clock's timeout.
+// Only the daemon holding the clock's lease reads it; it renews the lease (proving the database
+// answers) before dialing the clock, and the read ends when the lease's tenure ends.
 func (r *reader) run(ctx context.Context) {
+	t := r.svc.holding(r.cfg.Name)
+	if t == nil {
+		return // another daemon of the site reads it
+	}
 	if !r.busy.TryLock() {
 		r.log.Warn("previous read still running; this one skipped")
 		return
 	}
 	defer r.busy.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout.Std())
+	if err := r.svc.renewOne(ctx, t); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			r.log.Warn("clock lease lost; another daemon reads it now")
+			return
+		}
+		r.svc.metrics.StoreErrors.Inc()
+		r.log.Warn("database not answering; the clock is not dialled", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, r.cfg.Timeout.Std())
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := r.readOnce(ctx)
+		err := r.readOnce(ctx, t)
 		if err == nil {
 			r.failures = 0
+			return
+		}
+		if errors.Is(err, store.ErrLeaseLost) {
+			// Nothing of this read was committed, no Anviz mark cleared: the new holder reads it all.
+			r.svc.end(t.lease.Name, true)
+			r.log.Warn("clock lease lost during the read; nothing of it was stored", "err", err)
 			return
 		}
 		r.failures++
@@ -147,7 +168,10 @@ func (r *reader) dropConn(c Conn) {
 	c.Close()
 }
 
-func (r *reader) readOnce(ctx context.Context) (err error) {
+// readOnce reads the clock once under tenure t: what it stores is fenced by t's lease, and the
+// connection is closed the moment ctx ends (the lease lost), so that the clock's session is free
+// for the daemon that takes it.
+func (r *reader) readOnce(ctx context.Context, t *tenure) (err error) {
 	m, name := r.svc.metrics, r.cfg.Name
 	start := time.Now()
 	defer func() { m.ReadDuration.WithLabelValues(name).Observe(time.Since(start).Seconds()) }()
@@ -156,6 +180,9 @@ func (r *reader) readOnce(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { release(err != nil) }()
+	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stopClose()
+	fence := t.lease
 	m.LastContact.WithLabelValues(name).Set(float64(time.Now().Unix()))
 
 	clockTime, err := conn.Time(ctx)
@@ -189,7 +216,7 @@ func (r *reader) readOnce(ctx context.Context) (err error) {
 		if next != nil {
 			next.LastReadAt = store.Wall(now, r.svc.loc)
 		}
-		return r.svc.save(ctx, name, recs, next, skewed)
+		return r.svc.save(ctx, &fence, name, recs, next, skewed)
 	})
 	if err != nil {
 		return err
@@ -269,7 +296,11 @@ func (r *reader) subscribeOnce(ctx context.Context) error {
 	r.connMu.Unlock()
 	defer r.dropConn(c)
 	return sub.Subscribe(ctx, func(rec Record) {
-		if err := r.svc.save(ctx, r.cfg.Name, []Record{rec}, nil, false); err != nil {
+		t := r.svc.holding(r.cfg.Name)
+		if t == nil {
+			return // the lease is gone; its new holder reads the clock's log
+		}
+		if err := r.svc.save(ctx, &t.lease, r.cfg.Name, []Record{rec}, nil, false); err != nil {
 			// The scheduled read will store it: the clock still has it.
 			r.log.Warn("realtime punch not stored; the next read will", "err", err)
 		}

@@ -30,6 +30,15 @@ type Options struct {
 	Now func() time.Time
 	// Stored is called after new punches were committed (the results worker's wake-up).
 	Stored func()
+
+	// Identity names this daemon in the clock leases (store.DefaultIdentity() when "").
+	Identity string
+	// Site is this daemon's site: it reads only the clocks of that site (config ingest.site).
+	Site string
+	// Lease is how long a clock's lease lasts without renewal; DefaultLease when 0.
+	Lease time.Duration
+	// HasPort tells whether a serial port exists on this machine (os.Stat by default).
+	HasPort func(port string) bool
 }
 
 // Service reads every configured polled clock on its schedule.
@@ -52,6 +61,20 @@ type Service struct {
 
 	saver     *saver
 	saveGroup sync.WaitGroup
+
+	// Ownership of clocks through leases (ownership.go).
+	identity, site string
+	lease          time.Duration
+	hasPort        func(string) bool
+	omet           *ownershipMetrics
+	ownMu          sync.Mutex
+	own            map[string]*tenure // clock → this daemon's tenure of its lease
+	ownBase        context.Context    // tenures end with it (Start's context)
+	ownCancel      context.CancelFunc
+	ownDone        chan struct{}
+	saidNone       bool
+	ownersMu       sync.Mutex
+	owners         map[string]string
 }
 
 type entry struct {
@@ -59,6 +82,7 @@ type entry struct {
 	cfg    config.Clock
 	id     cron.EntryID
 	cancel context.CancelFunc // the realtime subscription
+	sub    context.Context    // its context, ended with the subscription or the lease's tenure
 }
 
 // New creates a Service; Start begins reading.
@@ -72,7 +96,23 @@ func New(o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Identity == "" {
+		o.Identity = store.DefaultIdentity()
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.HasPort == nil {
+		o.HasPort = portExists
+	}
+	omet := o.Metrics.own
+	if omet == nil {
+		omet = newOwnershipMetrics(nil)
+	}
+	omet.Identity.WithLabelValues(o.Identity, o.Site).Set(1)
 	return &Service{
+		identity: o.Identity, site: o.Site, lease: o.Lease, hasPort: o.HasPort, omet: omet,
+		own: map[string]*tenure{}, ownDone: make(chan struct{}),
 		store: o.Store, metrics: o.Metrics, log: o.Logger, loc: o.Location,
 		skewThreshold: o.SkewThreshold, inPunchWindow: o.InPunchWindow, now: o.Now, stored: o.Stored,
 		cron:    cron.New(cron.WithLocation(o.Location), cron.WithParser(cronParser{})),
@@ -97,8 +137,19 @@ func (s *Service) Start(ctx context.Context) {
 	}
 	s.mu.Lock()
 	s.ctx = ctx
-	s.startRealtime()
 	s.mu.Unlock()
+	// The first lease pass runs before the first scheduled read, so that a daemon alone reads its
+	// clocks from the start; realtime subscriptions open as their leases are taken.
+	octx, cancel := context.WithCancel(ctx)
+	s.ownCancel = cancel
+	s.ownMu.Lock()
+	s.ownBase = ctx
+	s.ownMu.Unlock()
+	if err := s.ownPass(octx); err != nil {
+		s.omet.LeaseError.Inc()
+		s.log.Warn("clock lease pass failed; retried shortly", "err", err)
+	}
+	go s.ownLoop(octx)
 	s.cron.Start()
 }
 
@@ -106,16 +157,17 @@ func (s *Service) Start(ctx context.Context) {
 // for ctx to end.
 func (s *Service) Stop(ctx context.Context) {
 	done := s.cron.Stop()
-	s.mu.Lock()
-	for _, e := range s.readers {
-		if e.cancel != nil {
-			e.cancel()
-		}
-	}
-	s.mu.Unlock()
 	select {
 	case <-done.Done():
 	case <-ctx.Done():
+	}
+	// Giving the leases up ends the realtime subscriptions; it waits for each clock's read.
+	if s.ownCancel != nil {
+		s.ownCancel()
+		select {
+		case <-s.ownDone:
+		case <-ctx.Done():
+		}
 	}
 	waited := make(chan struct{})
 	go func() { s.saveGroup.Wait(); close(waited) }()
@@ -158,6 +210,7 @@ func (s *Service) Apply(clocks []config.Clock) error {
 		delete(s.readers, name)
 		if _, still := want[name]; !still {
 			s.metrics.forget(name)
+			s.dropLease(name)
 			s.log.Info("clock removed", "clock", name)
 		}
 	}
@@ -188,12 +241,9 @@ func (s *Service) Apply(clocks []config.Clock) error {
 			t1 := sched.Next(t0)
 			s.metrics.ReadInterval.WithLabelValues(name).Set(sched.Next(t1).Sub(t1).Seconds())
 		}
-		if c.Realtime && c.Protocol == "zk" && s.ctx != nil {
-			sctx, cancel := context.WithCancel(s.ctx)
-			e.cancel = cancel
-			go r.subscribe(sctx)
-		}
 		s.readers[name] = e
+		s.subscribeIfHeld(e)
+		s.metrics.zero(name)
 		s.log.Info("clock scheduled", "clock", name, "protocol", c.Protocol, "transport", c.Transport, "read", c.Read)
 	}
 	used := map[string]bool{}
@@ -206,15 +256,18 @@ func (s *Service) Apply(clocks []config.Clock) error {
 	return nil
 }
 
-// startRealtime opens the subscriptions of realtime clocks applied before Start (s.mu held).
-func (s *Service) startRealtime() {
-	for _, e := range s.readers {
-		if e.cfg.Realtime && e.cancel == nil {
-			sctx, cancel := context.WithCancel(s.ctx)
-			e.cancel = cancel
-			go e.r.subscribe(sctx)
-		}
+// subscribeIfHeld opens the realtime subscription of e's clock when this daemon holds its lease
+// and none is open (s.mu held); it ends with the tenure.
+func (s *Service) subscribeIfHeld(e *entry) {
+	if !e.cfg.Realtime || e.cfg.Protocol != "zk" || e.sub != nil && e.sub.Err() == nil {
+		return
 	}
+	t := s.holding(e.cfg.Name)
+	if t == nil {
+		return
+	}
+	e.sub, e.cancel = context.WithCancel(t.ctx)
+	go e.r.subscribe(e.sub)
 }
 
 func (s *Service) stopEntry(e *entry) {
@@ -240,22 +293,29 @@ func (s *Service) ReadNow(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("no polled clock named %q", name)
 	}
+	t, err := s.ensureHeld(ctx, name)
+	if err != nil {
+		return err
+	}
 	e.r.busy.Lock()
 	defer e.r.busy.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout.Std())
 	defer cancel()
-	return e.r.readOnce(ctx)
+	stop := context.AfterFunc(t.ctx, cancel) // the lease ends: so does the read
+	defer stop()
+	return e.r.readOnce(ctx, t)
 }
 
 // save maps the clock's user ids to staff and stores the records with the cursor. The write runs
 // to its end even when the daemon is stopping (SIGTERM finishes the current writes), bounded by
 // its own timeout.
-func (s *Service) save(ctx context.Context, clock string, recs []Record, next *store.Cursor, skewed bool) error {
+// fence is the tenure whose lease the write must still hold (store.InsertPunchesUnder).
+func (s *Service) save(ctx context.Context, fence *store.Lease, clock string, recs []Record, next *store.Cursor, skewed bool) error {
 	s.saveGroup.Add(1)
 	defer s.saveGroup.Done()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
-	_, err := s.saver.save(wctx, clock, recs, next, skewed)
+	_, err := s.saver.saveUnder(wctx, fence, clock, recs, next, skewed)
 	return err
 }
 
@@ -278,6 +338,12 @@ type saver struct {
 // save stores recs of clock with the cursor. Errors are *readError of kind "database" or
 // "protocol".
 func (s *saver) save(ctx context.Context, clock string, recs []Record, next *store.Cursor, skewed bool) (store.InsertResult, error) {
+	return s.saveUnder(ctx, nil, clock, recs, next, skewed)
+}
+
+// saveUnder is save fenced by a clock's lease (nil: none, as for push clocks, which hold no
+// connection and may reach any daemon); a lost lease is an error of kind "lease".
+func (s *saver) saveUnder(ctx context.Context, fence *store.Lease, clock string, recs []Record, next *store.Cursor, skewed bool) (store.InsertResult, error) {
 	users, err := s.enrolments(ctx, clock)
 	if err != nil {
 		s.metrics.StoreErrors.Inc()
@@ -298,10 +364,13 @@ func (s *saver) save(ctx context.Context, clock string, recs []Record, next *sto
 			newest = r.Time
 		}
 	}
-	res, err := s.store.InsertPunches(ctx, ps, next)
+	res, err := s.store.InsertPunchesUnder(ctx, fence, ps, next)
 	if err != nil {
 		if errors.Is(err, store.ErrBadPunch) {
 			return res, &readError{"protocol", err}
+		}
+		if errors.Is(err, store.ErrLeaseLost) {
+			return res, &readError{"lease", err}
 		}
 		s.metrics.StoreErrors.Inc()
 		return res, &readError{"database", err}

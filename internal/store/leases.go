@@ -185,11 +185,15 @@ func (s *Store) Leases(ctx context.Context, prefix string) ([]Lease, error) {
 	return out, nil
 }
 
-// fence proves, inside tx, that l is still held under its token, by writing its row (see the
-// comment at the top of this file); ErrLeaseLost when it is not.
+// fenceMargin is how long a lease must still run for a fenced commit: what the holder does after
+// the commit (clear an Anviz clock's marks) happens before the lease can pass to another.
+const fenceMargin = time.Second
+
+// fence proves, inside tx, that l is still held under its token (and for at least fenceMargin),
+// by writing its row (see the comment at the top of this file); ErrLeaseLost when it is not.
 func (s *Store) fence(ctx context.Context, tx *sqlx.Tx, l *Lease) error {
 	r, err := tx.ExecContext(ctx, s.rebind("UPDATE leases SET uses = uses + 1 WHERE name = ? AND owner = ? AND token = ? AND expires_ms > ?"),
-		l.Name, l.Owner, l.Token, s.nowMS())
+		l.Name, l.Owner, l.Token, s.nowMS()+fenceMargin.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("store: check lease %s: %w", l.Name, err)
 	}
