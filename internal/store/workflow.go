@@ -103,10 +103,10 @@ func parseWallOrZero(s string) time.Time {
 	return t
 }
 
-// FileRequest stores a new request with its attachments and the notices it causes, audited as
-// actor, in one transaction. The request's window, unit and staffing are the caller's (the route
+// FileRequest stores a new request with its attachments and the notices it causes (notices, given
+// the new request's id, returns them; nil for none), audited as actor, in one transaction. The request's window, unit and staffing are the caller's (the route
 // was computed for them).
-func (s *Store) FileRequest(ctx context.Context, q Request, atts []Attachment, notices []Notice, actor string) (int64, error) {
+func (s *Store) FileRequest(ctx context.Context, q Request, atts []Attachment, notices func(id int64) ([]Notice, error), actor string) (int64, error) {
 	if err := checkText("request", 0, "kind", q.Kind, "staff_id", q.StaffID, "state", q.State); err != nil {
 		return 0, err
 	}
@@ -144,7 +144,14 @@ func (s *Store) FileRequest(ctx context.Context, q Request, atts []Attachment, n
 				"state": q.State, "attachments": len(atts)})}); err != nil {
 			return err
 		}
-		return s.queueNotices(ctx, tx, notices, now)
+		if notices == nil {
+			return nil
+		}
+		ns, err := notices(id)
+		if err != nil {
+			return err
+		}
+		return s.queueNotices(ctx, tx, ns, now)
 	})
 	return id, err
 }

@@ -19,7 +19,9 @@ func TestRequestLifecycle(t *testing.T) {
 			Reason: "家中有事", Steps: []string{"window_head", "center_leader", "unit_leader"}, NextStep: "window_head", State: "pending"}
 		pdf := []byte("%PDF-1.4 test")
 		id, err := s.FileRequest(ctx, q, []store.Attachment{{Kind: "notice", Filename: "n.pdf", ContentType: "application/pdf", Size: int64(len(pdf)), SHA256: "x", Data: pdf}},
-			[]store.Notice{{Key: "waiting/1/window_head/a@x", Kind: "request_waiting", Channel: "email", Target: "a@x", Subject: "s", Body: "b"}}, "alice")
+			func(id int64) ([]store.Notice, error) {
+				return []store.Notice{{Key: fmt.Sprint("waiting/", id), Kind: "request_waiting", Channel: "email", Target: "a@x", Subject: "s", Body: "b"}}, nil
+			}, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
