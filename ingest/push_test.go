@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/kaoqin/kaoqin/devices/zk"
 	"github.com/kaoqin/kaoqin/devices/zkpush"
 	"github.com/kaoqin/kaoqin/devices/zkpush/pushemu"
 	"github.com/kaoqin/kaoqin/internal/config"
@@ -609,4 +610,386 @@ func TestPushApplyChangesClocks(t *testing.T) {
 	if n := testutil.CollectAndCount(f.m.ReadInterval); n != 1 {
 		t.Errorf("read interval series: got %d, want 1 (push clock b only)", n)
 	}
+}
+
+// punchRow is what the database holds of a punch, for the PUSH cases below.
+func punchRows(t *testing.T, st *store.Store, clock string) map[string]string {
+	t.Helper()
+	ps, err := st.Punches(context.Background(), clock, wall("2000-01-01 00:00:00"), wall("2099-01-01 00:00:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range ps {
+		k := p.UserID + "@" + store.WallString(p.Time)
+		if _, dup := out[k]; dup {
+			t.Errorf("punch %s stored twice", k)
+		}
+		out[k] = fmt.Sprintf("verify=%d state=%d unread=%q", p.Verify, p.State, p.Unread)
+	}
+	return out
+}
+
+// Every ATTLOG line shape firmware sends (2 to 10 fields) is stored with what it carries; a line
+// whose optional field is not a number is stored flagged with its text; a line without PIN or
+// time is not stored and not counted in OK. Each body is sent twice, as a clock whose OK was lost
+// does: nothing is stored twice and the second OK counts the same.
+func TestPushATTLOGLineShapesStored(t *testing.T) {
+	cases := []struct {
+		name, line string
+		key, want  string // "" key: nothing stored
+	}{
+		{"2 fields", "1002\t2026-07-06 08:00:02", "1002@2026-07-06 08:00:02", `verify=0 state=0 unread=""`},
+		{"3 fields", "1003\t2026-07-06 08:00:03\t1", "1003@2026-07-06 08:00:03", `verify=0 state=1 unread=""`},
+		{"4 fields", "1004\t2026-07-06 08:00:04\t1\t15", "1004@2026-07-06 08:00:04", `verify=15 state=1 unread=""`},
+		{"5 fields (older firmware)", "1005\t2026-07-06 08:00:05\t0\t2\t7", "1005@2026-07-06 08:00:05", `verify=2 state=0 unread=""`},
+		{"6 fields", "1006\t2026-07-06 08:00:06\t0\t1\t0\t0", "1006@2026-07-06 08:00:06", `verify=1 state=0 unread=""`},
+		{"7 fields (current firmware)", "1007\t2026-07-06 08:00:07\t1\t1\t0\t0\t0", "1007@2026-07-06 08:00:07", `verify=1 state=1 unread=""`},
+		{"8 fields", "1008\t2026-07-06 08:00:08\t255\t1\t\t0\t0\t2", "1008@2026-07-06 08:00:08", `verify=1 state=255 unread=""`},
+		{"9 fields", "1009\t2026-07-06 08:00:09\t0\t15\t0\t0\t0\t0\t0", "1009@2026-07-06 08:00:09", `verify=15 state=0 unread=""`},
+		{"10 fields (face firmware)", "1010\t2026-07-06 08:00:10\t1\t15\t\t0\t0\t\t36.6\t43", "1010@2026-07-06 08:00:10", `verify=15 state=1 unread=""`},
+		{"work code not a number", "1103\t2026-07-06 08:01:03\t0\t1\tA1\t0\t0", "1103@2026-07-06 08:01:03",
+			`verify=1 state=0 unread="1103\t2026-07-06 08:01:03\t0\t1\tA1\t0\t0"`},
+		{"status and verify not numbers", "1104\t2026-07-06 08:01:04\tI\tFP", "1104@2026-07-06 08:01:04",
+			`verify=0 state=0 unread="1104\t2026-07-06 08:01:04\tI\tFP"`},
+		{"CRLF", "1105\t2026-07-06 08:01:05\t0\t1\t0\t0\t0\r", "1105@2026-07-06 08:01:05", `verify=1 state=0 unread=""`},
+		{"no tab", "1201 2026-07-06 08:02:01", "", ""},
+		{"bad month", "1202\t2026-13-01 08:02:02\t0\t1", "", ""},
+		{"no PIN", "\t2026-07-06 08:02:03\t0\t1", "", ""},
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		wantRows := map[string]string{}
+		for _, c := range cases {
+			want := "OK: 0"
+			if c.key != "" {
+				want, wantRows[c.key] = "OK: 1", c.want
+			}
+			for try := 0; try < 2; try++ {
+				code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=9999", c.line+"\n")
+				if code != http.StatusOK || strings.TrimSpace(reply) != want {
+					t.Errorf("%s (send %d): got %d %q, want %s", c.name, try+1, code, reply, want)
+				}
+			}
+		}
+		got := punchRows(t, st, "lobby")
+		for k, w := range wantRows {
+			if got[k] != w {
+				t.Errorf("stored %s: got %s, want %s", k, got[k], w)
+			}
+		}
+		if len(got) != len(wantRows) {
+			t.Errorf("stored %d punches, want %d: %v", len(got), len(wantRows), got)
+		}
+		if n := testutil.ToFloat64(f.pm.BadLines.WithLabelValues("lobby")); n != 6 {
+			t.Errorf("lines not stored: got %v, want 6 (3 lines sent twice)", n)
+		}
+		if n := testutil.ToFloat64(f.pm.Flagged.WithLabelValues("lobby")); n != 4 {
+			t.Errorf("flagged punches: got %v, want 4 (2 lines sent twice)", n)
+		}
+		// One body of many shapes: OK counts exactly the lines stored.
+		var body strings.Builder
+		for i, c := range cases {
+			body.WriteString(strings.Replace(c.line, "2026-07-06", "2026-07-07", 1) + "\n")
+			if i%4 == 0 {
+				body.WriteString("\n")
+			}
+		}
+		code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=9999", body.String())
+		if n := len(punchRows(t, st, "lobby")) - len(wantRows); code != http.StatusOK || strings.TrimSpace(reply) != fmt.Sprintf("OK: %d", n) || n != len(wantRows) {
+			t.Errorf("mixed body: got %d %q, %d stored; want OK: %d", code, reply, n, len(wantRows))
+		}
+	})
+}
+
+// rtlog uploads of access-control firmware become punches (PIN, time, verify type, in/out);
+// door and alarm events, which name no person, are counted and not acknowledged as punches; a
+// resend stores nothing twice; rtlog never moves the ATTLOG stamp.
+func TestPushRTLogStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "gate", SerialNumber: "AC1"})
+		body := "time=2026-10-14 08:50:13\tpin=1006\tcardno=0\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=15\tindex=12\n" +
+			"time=2026-10-14 17:31:02\tpin=1006\tcardno=0\teventaddr=1\tevent=0\tinoutstatus=1\tverifytype=1\tindex=13\n" +
+			"time=2026-10-14 17:31:09\tpin=0\tcardno=0\teventaddr=1\tevent=200\tinoutstatus=2\tverifytype=200\tindex=14\n" +
+			"time=2026-10-14 17:32:00\tpin=1007\tcardno=0\teventaddr=1\tevent=0\tinoutstatus=1\tverifytype=card\tindex=15\n" +
+			"time=2026-10-14 25:00:00\tpin=1008\tverifytype=1\tindex=16\n"
+		for try := 0; try < 2; try++ {
+			code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=AC1&table=rtlog&Stamp=16", body)
+			if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 3" {
+				t.Errorf("send %d: got %d %q, want OK: 3", try+1, code, reply)
+			}
+		}
+		got := punchRows(t, st, "gate")
+		want := map[string]string{
+			"1006@2026-10-14 08:50:13": `verify=15 state=0 unread=""`,
+			"1006@2026-10-14 17:31:02": `verify=1 state=1 unread=""`,
+			"1007@2026-10-14 17:32:00": `verify=0 state=1 unread="time=2026-10-14 17:32:00\tpin=1007\tcardno=0\teventaddr=1\tevent=0\tinoutstatus=1\tverifytype=card\tindex=15"`,
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("stored:\n got %v\nwant %v", got, want)
+		}
+		if n := testutil.ToFloat64(f.pm.OtherRecords.WithLabelValues("gate", "rtlog")); n != 2 {
+			t.Errorf("door events: got %v, want 2 (one, sent twice)", n)
+		}
+		if n := testutil.ToFloat64(f.pm.BadLines.WithLabelValues("gate")); n != 2 {
+			t.Errorf("lines not stored: got %v, want 2", n)
+		}
+		if s, err := st.PushStamps(context.Background(), "gate"); err != nil || s.ATTLOG != 0 {
+			t.Errorf("ATTLOG stamp after rtlog: got %+v %v, want 0", s, err)
+		}
+	})
+}
+
+// Every path variant firmware calls is served: older firmware's .aspx, capitals, a trailing
+// slash, querydata answers (ATTLOG and transaction lines), and the PUSH 3.x registry, push and
+// rtdata; what each stores is checked in the database. An unconfigured serial number stays
+// refused on every path.
+func TestPushPathVariantsStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := func() time.Time { return time.Date(2026, 7, 6, 9, 0, 0, 0, loc) }
+		f := newPushFixture(t, st, PushOptions{Now: now}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		wantRows := map[string]string{}
+		for i, path := range []string{"/iclock/cdata.aspx", "/ICLOCK/CDATA", "/iclock/cdata/", "/iClock/CData.ASPX"} {
+			at := fmt.Sprintf("2026-07-06 08:00:%02d", i)
+			code, reply := post(t, f.srv.URL+path+"?SN=SN1&table=ATTLOG&Stamp=1", fmt.Sprintf("%d\t%s\t0\t1\t0\t0\t0\n", 200+i, at))
+			if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 1" {
+				t.Errorf("%s: got %d %q, want OK: 1", path, code, reply)
+			}
+			wantRows[fmt.Sprintf("%d@%s", 200+i, at)] = `verify=1 state=0 unread=""`
+		}
+		for _, c := range []struct{ query, body, reply string }{
+			{"type=tabledata&cmdid=9&tablename=ATTLOG&count=2&packcnt=1&packidx=1", "300\t2026-07-05 08:00:00\t0\t1\t0\t0\t0\n301\t2026-07-05 08:00:01\t1\t15\n", "ATTLOG=2"},
+			{"type=tabledata&cmdid=9&tablename=transaction&count=2&packcnt=1&packidx=1",
+				fmt.Sprintf("transaction cardno=0\tpin=302\tverified=15\tdoorid=1\teventtype=0\tinoutstate=1\ttime_second=%d\nnot a record\n", zk.EncodeTime(wall("2026-07-05 08:00:02"))), "transaction=1"},
+			{"type=tabledata&cmdid=9&tablename=user&count=1&packcnt=1&packidx=1", "user uid=1\tpin=302\tname=x\n", "user=1"},
+		} {
+			code, reply := post(t, f.srv.URL+"/iclock/querydata?SN=SN1&"+c.query, c.body)
+			if code != http.StatusOK || strings.TrimSpace(reply) != c.reply {
+				t.Errorf("querydata %s: got %d %q, want %s", c.query, code, reply, c.reply)
+			}
+		}
+		wantRows["300@2026-07-05 08:00:00"] = `verify=1 state=0 unread=""`
+		wantRows["301@2026-07-05 08:00:01"] = `verify=15 state=1 unread=""`
+		wantRows["302@2026-07-05 08:00:02"] = `verify=15 state=1 unread=""`
+		if got := punchRows(t, st, "lobby"); fmt.Sprint(got) != fmt.Sprint(wantRows) {
+			t.Errorf("stored:\n got %v\nwant %v", got, wantRows)
+		}
+		// Polls and results on .aspx paths: the command is marked sent and its result recorded.
+		id, err := st.QueuePushCommand(ctx, "lobby", "INFO", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		emu := f.clock("SN1", pushemu.Config{ASPX: true})
+		if cmds, err := emu.Poll(ctx); err != nil || len(cmds) != 1 {
+			t.Fatalf("poll on getrequest.aspx: got %v %v", cmds, err)
+		}
+		if cs, _ := st.PushCommands(ctx, "lobby", 1); len(cs) != 1 || cs[0].ID != id || cs[0].DoneAt.IsZero() || !strings.Contains(cs[0].Result, "SerialNumber=SN1") {
+			t.Errorf("command through devicecmd.aspx: got %+v", cs)
+		}
+		// PUSH 3.x: registry, push and rtdata are answered and recorded as the clock's contact.
+		for _, c := range []struct{ method, path, body, reply string }{
+			{"POST", "/iclock/registry?SN=SN1", "DeviceType=acc,~DeviceName=SpeedFace,PushVersion=3.1.2", "RegistryCode=" + registryCode("SN1")},
+			{"POST", "/iclock/push?SN=SN1", "", "registry=ok\nRegistryCode=" + registryCode("SN1")},
+			{"GET", "/iclock/rtdata?SN=SN1&type=time", "", fmt.Sprintf("DateTime=%d,ServerTZ=+0800", zk.EncodeTime(wall("2026-07-06 01:00:00")))},
+		} {
+			req, _ := http.NewRequest(c.method, f.srv.URL+c.path, strings.NewReader(c.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), c.reply) {
+				t.Errorf("%s %s: got %d %q, want %q…", c.method, c.path, resp.StatusCode, b, c.reply)
+			}
+		}
+		contacts, err := st.PushContacts(ctx)
+		if err != nil || store.WallString(contacts["lobby"].LastContact) != "2026-07-06 09:00:00" {
+			t.Errorf("contact after the PUSH 3.x calls: got %+v %v", contacts, err)
+		}
+		// A stranger stays refused on every path and stores nothing.
+		n0, _ := st.CountPunches(ctx, "")
+		for _, p := range []string{"/iclock/registry", "/iclock/push", "/iclock/rtdata", "/iclock/querydata", "/ICLOCK/CDATA.ASPX"} {
+			code, reply := post(t, f.srv.URL+p+"?SN=STRANGER&table=ATTLOG&tablename=ATTLOG&type=time", "1\t2026-07-06 08:00:00\n")
+			if code != http.StatusForbidden || strings.Contains(reply, "OK") || strings.Contains(reply, "RegistryCode") || strings.Contains(reply, "DateTime") {
+				t.Errorf("stranger on %s: got %d %q, want refused", p, code, reply)
+			}
+		}
+		if n, _ := st.CountPunches(ctx, ""); n != n0 {
+			t.Errorf("punches after the stranger: got %d, want %d", n, n0)
+		}
+		if u, _ := st.UnknownPushClocks(ctx); len(u) != 1 || u[0].Serial != "STRANGER" {
+			t.Errorf("unknown clocks: got %+v, want STRANGER", u)
+		}
+	})
+}
+
+// A stamp that is not a number is ignored, not refused (the clock would retry for ever). OPERLOG
+// and ATTPHOTO stamps are stored in the database and handed back in the handshake, so that the
+// clock does not send those records again.
+func TestPushStampsStoredAndSentBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		code, reply := post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=ATTLOG&Stamp=abc", "1\t2026-07-06 08:00:00\t0\t1\t0\t0\t0\n")
+		if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 1" {
+			t.Errorf("Stamp=abc: got %d %q, want OK: 1", code, reply)
+		}
+		if got := stored(t, st, "lobby"); fmt.Sprint(got) != "[1@2026-07-06 08:00:00]" {
+			t.Errorf("stored with Stamp=abc: got %v", got)
+		}
+		code, reply = post(t, f.srv.URL+"/iclock/cdata?SN=SN1&table=OPERLOG&OpStamp=xyz", "OPLOG 4\t0\t2026-07-06 08:00:00\t0\t0\t0\t0\n")
+		if code != http.StatusOK || strings.TrimSpace(reply) != "OK: 1" {
+			t.Errorf("OpStamp=xyz: got %d %q", code, reply)
+		}
+		// The emulator enrols a user (OPERLOG) and uploads; a photo arrives with its stamp.
+		emu := f.clock("SN1", pushemu.Config{})
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		emu.Enroll("7", "张三")
+		if _, err := emu.Upload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if emu.PendingOperations() != 0 {
+			t.Errorf("OPERLOG pending after the upload: got %d", emu.PendingOperations())
+		}
+		code, _ = post(t, f.srv.URL+"/iclock/fdata?SN=SN1&table=ATTPHOTO&Stamp=812345678", "PIN=1\nSN=SN1\nsize=3\nCMD=uploadphoto\n\x00\x01\x02")
+		if code != http.StatusOK {
+			t.Errorf("photo: got %d", code)
+		}
+		stamps, err := st.PushStamps(ctx, "lobby")
+		wantOp := int64(zk.EncodeTime(emu.Time()))
+		if err != nil || stamps.OPERLOG < wantOp-2 || stamps.OPERLOG > wantOp || stamps.ATTPHOTO != 812345678 || stamps.ATTLOG != int64(zk.EncodeTime(wall("2026-07-06 08:00:00"))) {
+			t.Errorf("stamps in the database: got %+v %v, want OPERLOG ≈%d, ATTPHOTO 812345678", stamps, err, wantOp)
+		}
+		// A later handshake hands them back: the OPERLOG records are not sent again.
+		if err := emu.Handshake(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if o := emu.Options(); int64(o.OPERLOGStamp) != stamps.OPERLOG || int64(o.ATTPHOTOStamp) != stamps.ATTPHOTO {
+			t.Errorf("handshake stamps: got OPERLOG %d ATTPHOTO %d, want %d %d", o.OPERLOGStamp, o.ATTPHOTOStamp, stamps.OPERLOG, stamps.ATTPHOTO)
+		}
+		if emu.PendingOperations() != 0 {
+			t.Errorf("OPERLOG to send again after the handshake: got %d, want 0", emu.PendingOperations())
+		}
+	})
+}
+
+// Command results with each field on its own line, several in one body, and in the query, are
+// each recorded in the database.
+func TestPushMultiLineResultsStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newPushFixture(t, st, PushOptions{}, nil, config.Clock{Name: "lobby", SerialNumber: "SN1"})
+		var ids []int64
+		for _, c := range []string{"INFO", "CHECK", "LOG", "REBOOT"} {
+			id, err := st.QueuePushCommand(ctx, "lobby", c, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		resp, err := http.Get(f.srv.URL + "/iclock/getrequest?SN=SN1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		body := fmt.Sprintf("ID=%d\nSN=SN1\nReturn=0\nCMD=INFO\n~DeviceName=SpeedFace\nUserCount=3\nID=%d\r\nSN=SN1\r\nReturn=-1\r\nCMD=CHECK\r\nID=%d&Return=0&CMD=LOG\n", ids[0], ids[1], ids[2])
+		if code, reply := post(t, f.srv.URL+"/iclock/devicecmd?SN=SN1", body); code != http.StatusOK || !strings.Contains(reply, "OK") {
+			t.Errorf("results: got %d %q", code, reply)
+		}
+		if code, _ := post(t, f.srv.URL+fmt.Sprintf("/iclock/devicecmd?SN=SN1&ID=%d&Return=0&CMD=REBOOT", ids[3]), ""); code != http.StatusOK {
+			t.Errorf("result in the query: got %d", code)
+		}
+		cs, err := st.PushCommands(ctx, "lobby", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[int64]string{}
+		for _, c := range cs {
+			got[c.ID] = fmt.Sprintf("done=%v return=%d result=%q", !c.DoneAt.IsZero(), c.ReturnCode, c.Result)
+		}
+		want := map[int64]string{ids[0]: `done=true return=0 result="~DeviceName=SpeedFace\nUserCount=3\n"`, ids[1]: `done=true return=-1 result=""`,
+			ids[2]: `done=true return=0 result=""`, ids[3]: `done=true return=0 result=""`}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("results stored:\n got %v\nwant %v", got, want)
+		}
+		// The emulator writing its results on several lines: the same.
+		id, _ := st.QueuePushCommand(ctx, "lobby", "INFO", "test")
+		if _, err := f.clock("SN1", pushemu.Config{MultiLineResults: true}).Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := st.PushCommands(ctx, "lobby", 1); cs[0].ID != id || cs[0].DoneAt.IsZero() || !strings.Contains(cs[0].Result, "SerialNumber=SN1") {
+			t.Errorf("multi-line INFO result: got %+v", cs[0])
+		}
+	})
+}
+
+// The emulator in every mode firmware has: ATTLOG of 5, 7 and 10 fields, .aspx paths, and an
+// access-control clock speaking PUSH 3.x (registry, push, rtdata time, rtlog uploads, DATA QUERY
+// answered on querydata); each stores all its punches once.
+func TestPushEmulatorModesStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		modes := []struct {
+			name string
+			cfg  pushemu.Config
+		}{
+			{"short ATTLOG", pushemu.Config{ATTLOGFields: zkpush.ShortATTLOG}},
+			{"long ATTLOG", pushemu.Config{ATTLOGFields: zkpush.LongATTLOG}},
+			{"aspx", pushemu.Config{ASPX: true}},
+			{"access control", pushemu.Config{AccessControl: true, ClockError: time.Hour}},
+		}
+		var clocks []config.Clock
+		for i := range modes {
+			clocks = append(clocks, config.Clock{Name: fmt.Sprintf("m%d", i), SerialNumber: fmt.Sprintf("MODE%d", i)})
+		}
+		f := newPushFixture(t, st, PushOptions{}, nil, clocks...)
+		for i, m := range modes {
+			emu := f.clock(clocks[i].SerialNumber, m.cfg)
+			// PIN 0 is no person on access-control firmware: users are 1 to 5.
+			recs := punchesOf(30, "2026-07-06", func(j int) string { return fmt.Sprint(j%5 + 1) })
+			for j := range recs {
+				recs[j].Status, recs[j].Verify = j%2, 15
+			}
+			emu.Add(recs...)
+			if err := emu.Handshake(ctx); err != nil {
+				t.Fatalf("%s: handshake: %v", m.name, err)
+			}
+			if n, err := emu.Upload(ctx); err != nil || n != 30 {
+				t.Fatalf("%s: upload: %d %v", m.name, n, err)
+			}
+			rows := punchRows(t, st, clocks[i].Name)
+			if len(rows) != 30 {
+				t.Errorf("%s: stored %d punches, want 30", m.name, len(rows))
+			}
+			for _, r := range recs {
+				if w := fmt.Sprintf(`verify=15 state=%d unread=""`, r.Status); rows[r.UserID+"@"+store.WallString(r.Time)] != w {
+					t.Errorf("%s: %s@%s: got %q, want %s", m.name, r.UserID, store.WallString(r.Time), rows[r.UserID+"@"+store.WallString(r.Time)], w)
+					break
+				}
+			}
+			if m.cfg.AccessControl {
+				if emu.RegistryCode() != registryCode(clocks[i].SerialNumber) || emu.TimeSets() != 1 {
+					t.Errorf("%s: registry code %q, time sets %d; want %q, 1", m.name, emu.RegistryCode(), emu.TimeSets(), registryCode(clocks[i].SerialNumber))
+				}
+				if d := emu.Time().Sub(store.Wall(time.Now(), loc)); d > 2*time.Second || d < -2*time.Second {
+					t.Errorf("%s: clock after rtdata is %v off", m.name, d)
+				}
+				// A back-fill is answered on querydata; nothing is stored twice.
+				id, _ := st.QueuePushCommand(ctx, clocks[i].Name, zkpush.QueryATTLOG(wall("2026-07-06 00:00:00"), wall("2026-07-06 23:59:59")), "test")
+				if _, err := emu.Poll(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if cs, _ := st.PushCommands(ctx, clocks[i].Name, 1); cs[0].ID != id || cs[0].ReturnCode != 30 {
+					t.Errorf("%s: back-fill: got %+v, want 30 records", m.name, cs[0])
+				}
+				if n := len(punchRows(t, st, clocks[i].Name)); n != 30 {
+					t.Errorf("%s: after the back-fill: %d punches, want 30", m.name, n)
+				}
+			}
+		}
+	})
 }

@@ -4,6 +4,11 @@
 // goes offline and sends the same records again later, polls for commands and runs them (INFO,
 // CHECK, LOG, REBOOT, CLEAR LOG, DATA QUERY ATTLOG). It is used by the tests, the load benchmark,
 // the demo and `kaoqin sim zk-push`.
+//
+// It sends what the firmware kaoqin has met sends: ATTLOG lines of five, seven or ten fields,
+// OPERLOG records of enrolments with their own stamp, the .aspx paths of older firmware, and, as
+// an access-control clock, the PUSH 3.x session (registry, push, rtdata time) with its events
+// uploaded as table=rtlog.
 package pushemu
 
 import (
@@ -43,6 +48,18 @@ type Config struct {
 	Now        func() time.Time
 	Location   *time.Location
 	ClockError time.Duration
+	// ATTLOGFields is the number of fields of an ATTLOG line: zkpush.ShortATTLOG (5, older
+	// firmware), zkpush.CurrentATTLOG (7, the default) or zkpush.LongATTLOG (10, face firmware).
+	ATTLOGFields int
+	// ASPX makes the clock call the paths of older firmware: /iclock/cdata.aspx and so on.
+	ASPX bool
+	// AccessControl makes it an access-control clock speaking PUSH 3.x: after the handshake it
+	// registers (/iclock/registry), fetches its settings (/iclock/push) and takes its time from
+	// /iclock/rtdata, and it uploads its punches as rtlog events.
+	AccessControl bool
+	// MultiLineResults writes command results with each field on its own line, as some firmware
+	// does (ID=…, SN=…, Return=…, CMD=…).
+	MultiLineResults bool
 }
 
 // Clock is one emulated PUSH clock. Its methods are safe for concurrent use.
@@ -53,6 +70,9 @@ type Clock struct {
 	offset    time.Duration // displayed wall clock = Now().UTC() + offset
 	log       []zkpush.Record
 	sent      int // log[:sent] acknowledged
+	oplog     []opRecord
+	opSent    int // oplog[:opSent] acknowledged
+	registry  string
 	opts      zkpush.Options
 	online    bool
 	timeSets  int
@@ -79,6 +99,9 @@ func New(cfg Config) *Clock {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
+	}
+	if cfg.ATTLOGFields == 0 {
+		cfg.ATTLOGFields = zkpush.CurrentATTLOG
 	}
 	_, off := cfg.Now().In(cfg.Location).Zone()
 	c := &Clock{cfg: cfg, offset: time.Duration(off)*time.Second + cfg.ClockError, wake: make(chan struct{}, 1)}
@@ -112,6 +135,37 @@ func (c *Clock) Add(recs ...zkpush.Record) {
 	c.mu.Lock()
 	c.log = append(c.log, recs...)
 	c.mu.Unlock()
+}
+
+// opRecord is one OPERLOG line and the time its stamp is taken from.
+type opRecord struct {
+	at   time.Time
+	line string
+}
+
+// Enroll records the enrolment of a user at the clock's displayed time, as the firmware logs it
+// in OPERLOG: the operation line and the user's record. They are uploaded with the next upload.
+func (c *Clock) Enroll(userID, name string) {
+	c.mu.Lock()
+	at := c.wallLocked()
+	c.oplog = append(c.oplog,
+		opRecord{at, fmt.Sprintf("OPLOG 6\t0\t%s\t%s\t0\t0\t0", at.Format(zkpush.TimeLayout), userID)},
+		opRecord{at, fmt.Sprintf("USER PIN=%s\tName=%s\tPri=0\tPasswd=\tCard=\tGrp=1\tTZ=0000000100000000\tVerify=0", userID, name)})
+	c.mu.Unlock()
+}
+
+// PendingOperations is the number of OPERLOG records not yet acknowledged.
+func (c *Clock) PendingOperations() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.oplog) - c.opSent
+}
+
+// RegistryCode is the code the server gave at registration ("" before; PUSH 3.x only).
+func (c *Clock) RegistryCode() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.registry
 }
 
 // LoadPunchesCSV adds the punches of a CSV file with a header naming user_id and time
@@ -221,6 +275,9 @@ func (c *Clock) Uploads() int {
 
 func (c *Clock) url(path string, q url.Values) string {
 	q.Set("SN", c.cfg.SN)
+	if c.cfg.ASPX {
+		path += ".aspx"
+	}
 	return strings.TrimRight(c.cfg.Server, "/") + path + "?" + q.Encode()
 }
 
@@ -246,11 +303,16 @@ func (c *Clock) do(ctx context.Context, method, u string, body []byte) (*http.Re
 	return resp, b, err
 }
 
-// Handshake asks the server for its options, takes ATTLOGStamp (records newer than it are sent
-// again) and sets the clock from the Date header and TimeZone when they differ from it by more
-// than 10 s, as the firmware does.
+// Handshake asks the server for its options, takes ATTLOGStamp and OPERLOGStamp (records newer
+// than them are sent again) and sets the clock from the Date header and TimeZone when they differ
+// from it by more than 10 s, as the firmware does. An access-control clock then registers,
+// fetches its settings and sets its time from rtdata instead.
 func (c *Clock) Handshake(ctx context.Context) error {
-	q := url.Values{"options": {"all"}, "pushver": {"2.4.1"}, "language": {"83"}}
+	pushver := "2.4.1"
+	if c.cfg.AccessControl {
+		pushver = "3.1.2"
+	}
+	q := url.Values{"options": {"all"}, "pushver": {pushver}, "language": {"83"}}
 	if c.cfg.CommKey != "" {
 		q.Set("pushcommkey", c.cfg.CommKey)
 	}
@@ -268,19 +330,23 @@ func (c *Clock) Handshake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.cfg.AccessControl {
+		if o, err = c.register(ctx); err != nil {
+			return err
+		}
+		if err := c.syncTime(ctx); err != nil {
+			return err
+		}
+	}
 	date, err := http.ParseTime(resp.Header.Get("Date"))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err == nil {
-		want := zkpush.ClockTime(date, o.TimeZone)
-		if d := want.Sub(c.wallLocked()); d > 10*time.Second || d < -10*time.Second {
-			c.offset = want.Sub(c.cfg.Now().UTC())
-			c.timeSets++
-		}
+	if err == nil && !c.cfg.AccessControl {
+		c.setLocked(zkpush.ClockTime(date, o.TimeZone))
 	}
 	c.opts = o
 	c.online = true
-	// Everything newer than the server's stamp is sent again.
+	// Everything newer than the server's stamps is sent again.
 	c.sent = len(c.log)
 	for i, r := range c.log {
 		if zk.EncodeTime(r.Time) > o.ATTLOGStamp {
@@ -288,12 +354,70 @@ func (c *Clock) Handshake(ctx context.Context) error {
 			break
 		}
 	}
+	c.opSent = len(c.oplog)
+	for i, r := range c.oplog {
+		if zk.EncodeTime(r.at) > o.OPERLOGStamp {
+			c.opSent = i
+			break
+		}
+	}
 	return nil
 }
 
-// Upload sends every record not yet acknowledged, in batches; a batch is acknowledged only by a
-// 200 whose body contains OK. A batch that fails is retried three times, then the clock goes
-// offline (ErrOffline) and keeps its stamp. It returns the number of records acknowledged.
+// setLocked sets the displayed time to want when it is more than 10 s off (c.mu held).
+func (c *Clock) setLocked(want time.Time) {
+	if d := want.Sub(c.wallLocked()); d > 10*time.Second || d < -10*time.Second {
+		c.offset = want.Sub(c.cfg.Now().UTC())
+		c.timeSets++
+	}
+}
+
+// register is the PUSH 3.x session start: the clock posts its capabilities to /iclock/registry,
+// keeps the RegistryCode it is given, and fetches its settings from /iclock/push.
+func (c *Clock) register(ctx context.Context) (zkpush.Options, error) {
+	caps := fmt.Sprintf("DeviceType=acc,~DeviceName=pushemu,FirmVer=pushemu-3.1.2,PushVersion=3.1.2,StringPinFunOn=1,LockCount=1,~SerialNumber=%s", c.cfg.SN)
+	resp, body, err := c.do(ctx, http.MethodPost, c.url(zkpush.PathRegistry, url.Values{}), []byte(caps))
+	if err != nil {
+		return zkpush.Options{}, fmt.Errorf("pushemu: registry: %w", err)
+	}
+	reg, err := zkpush.ParseOptions(body)
+	if resp.StatusCode != http.StatusOK || err != nil || reg.RegistryCode == "" {
+		return zkpush.Options{}, fmt.Errorf("pushemu: registry: %s %.60q", resp.Status, body)
+	}
+	resp, body, err = c.do(ctx, http.MethodPost, c.url(zkpush.PathPush, url.Values{}), []byte{})
+	if err != nil {
+		return zkpush.Options{}, fmt.Errorf("pushemu: push: %w", err)
+	}
+	o, err := zkpush.ParseOptions(body)
+	if resp.StatusCode != http.StatusOK || err != nil {
+		return zkpush.Options{}, fmt.Errorf("pushemu: push: %s %.60q (%v)", resp.Status, body, err)
+	}
+	c.mu.Lock()
+	c.registry = reg.RegistryCode
+	c.mu.Unlock()
+	return o, nil
+}
+
+// syncTime sets the clock from /iclock/rtdata?type=time: the instant in UTC shifted by ServerTZ.
+func (c *Clock) syncTime(ctx context.Context) error {
+	resp, body, err := c.do(ctx, http.MethodGet, c.url(zkpush.PathRTData, url.Values{"type": {"time"}}), nil)
+	if err != nil {
+		return fmt.Errorf("pushemu: rtdata: %w", err)
+	}
+	at, off, err := zkpush.ParseRTTime(body)
+	if resp.StatusCode != http.StatusOK || err != nil {
+		return fmt.Errorf("pushemu: rtdata: %s %.60q (%v)", resp.Status, body, err)
+	}
+	c.mu.Lock()
+	c.setLocked(at.Add(time.Duration(off) * time.Second))
+	c.mu.Unlock()
+	return nil
+}
+
+// Upload sends every record not yet acknowledged, in batches, then the OPERLOG records; a batch
+// is acknowledged only by a 200 whose body contains OK. A batch that fails is retried three
+// times, then the clock goes offline (ErrOffline) and keeps its stamp. It returns the number of
+// punches acknowledged.
 func (c *Clock) Upload(ctx context.Context) (int, error) {
 	c.uploading.Lock()
 	defer c.uploading.Unlock()
@@ -303,12 +427,11 @@ func (c *Clock) Upload(ctx context.Context) (int, error) {
 		from := c.sent
 		to := min(len(c.log), from+c.cfg.BatchSize)
 		batch := append([]zkpush.Record(nil), c.log[from:to]...)
-		stamp := c.stampLocked()
 		c.mu.Unlock()
 		if len(batch) == 0 {
-			return n, nil
+			break
 		}
-		if err := c.send(ctx, "ATTLOG", stamp, zkpush.AppendATTLOG(nil, batch)); err != nil {
+		if err := c.sendPunches(ctx, batch, from); err != nil {
 			return n, err
 		}
 		c.mu.Lock()
@@ -318,11 +441,48 @@ func (c *Clock) Upload(ctx context.Context) (int, error) {
 		c.mu.Unlock()
 		n += len(batch)
 	}
+	for {
+		c.mu.Lock()
+		from := c.opSent
+		to := min(len(c.oplog), from+c.cfg.BatchSize)
+		batch := append([]opRecord(nil), c.oplog[from:to]...)
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			return n, nil
+		}
+		var body []byte
+		for _, r := range batch {
+			body = append(append(body, r.line...), '\n')
+		}
+		if err := c.send(ctx, "OPERLOG", zk.EncodeTime(batch[len(batch)-1].at), body); err != nil {
+			return n, err
+		}
+		c.mu.Lock()
+		if c.opSent == from {
+			c.opSent = to
+		}
+		c.mu.Unlock()
+	}
 }
 
-// send posts one batch with the retries of the firmware.
+// sendPunches posts punches as the clock's firmware writes them: ATTLOG lines of its field count,
+// or rtlog events for an access-control clock. from is the index of the first in the log.
+func (c *Clock) sendPunches(ctx context.Context, recs []zkpush.Record, from int) error {
+	stamp := zk.EncodeTime(recs[len(recs)-1].Time)
+	if c.cfg.AccessControl {
+		return c.send(ctx, "rtlog", stamp, zkpush.AppendRTLog(nil, recs, from+1))
+	}
+	return c.send(ctx, "ATTLOG", stamp, zkpush.AppendATTLOGFields(nil, recs, c.cfg.ATTLOGFields))
+}
+
+// send posts one batch with the retries of the firmware. stamp is the stamp of the newest record
+// in it (OpStamp= for OPERLOG, as the firmware names it).
 func (c *Clock) send(ctx context.Context, table string, stamp uint32, body []byte) error {
-	q := url.Values{"table": {table}, "Stamp": {strconv.FormatUint(uint64(stamp), 10)}}
+	key := "Stamp"
+	if table == "OPERLOG" {
+		key = "OpStamp"
+	}
+	q := url.Values{"table": {table}, key: {strconv.FormatUint(uint64(stamp), 10)}}
 	u := c.url(zkpush.PathCData, q)
 	var last string
 	for try := 0; try <= len(c.cfg.RetryDelays); try++ {
@@ -373,7 +533,11 @@ func (c *Clock) Poll(ctx context.Context) ([]zkpush.Command, error) {
 	for _, cmd := range cmds {
 		r := c.run(ctx, cmd)
 		results = append(results, r)
-		out = zkpush.AppendResult(out, r)
+		if c.cfg.MultiLineResults {
+			out = zkpush.AppendResultLines(out, c.cfg.SN, r)
+		} else {
+			out = zkpush.AppendResult(out, r)
+		}
 	}
 	resp, body, err = c.do(ctx, http.MethodPost, c.url(zkpush.PathDeviceCmd, url.Values{}), out)
 	if err != nil {
@@ -423,10 +587,18 @@ func (c *Clock) run(ctx context.Context, cmd zkpush.Command) zkpush.Result {
 				recs = append(recs, rec)
 			}
 		}
-		stamp := c.stampLocked()
 		c.mu.Unlock()
+		if c.cfg.AccessControl {
+			// PUSH 3.x firmware answers a query on /iclock/querydata, in packets.
+			if err := c.answerQuery(ctx, cmd.ID, recs); err != nil {
+				r.Return = -1
+				return r
+			}
+			r.Return = len(recs)
+			break
+		}
 		for i := 0; i < len(recs); i += c.cfg.BatchSize {
-			if err := c.send(ctx, "ATTLOG", stamp, zkpush.AppendATTLOG(nil, recs[i:min(len(recs), i+c.cfg.BatchSize)])); err != nil {
+			if err := c.sendPunches(ctx, recs[i:min(len(recs), i+c.cfg.BatchSize)], i); err != nil {
 				r.Return = -1
 				return r
 			}
@@ -436,6 +608,30 @@ func (c *Clock) run(ctx context.Context, cmd zkpush.Command) zkpush.Result {
 		r.Return = -1
 	}
 	return r
+}
+
+// answerQuery posts the records a DATA QUERY asked for to /iclock/querydata as PUSH 3.x firmware
+// does: tablename=transaction, one packet per batch, key=value lines with packed times.
+func (c *Clock) answerQuery(ctx context.Context, cmdID int64, recs []zkpush.Record) error {
+	packets := max(1, (len(recs)+c.cfg.BatchSize-1)/c.cfg.BatchSize)
+	for p := 0; p < packets; p++ {
+		part := recs[p*c.cfg.BatchSize : min(len(recs), (p+1)*c.cfg.BatchSize)]
+		var body []byte
+		for _, r := range part {
+			body = fmt.Appendf(body, "transaction cardno=0\tpin=%s\tverified=%d\tdoorid=1\teventtype=0\tinoutstate=%d\ttime_second=%d\n",
+				r.UserID, r.Verify, r.Status, zk.EncodeTime(r.Time))
+		}
+		q := url.Values{"type": {"tabledata"}, "cmdid": {strconv.FormatInt(cmdID, 10)}, "tablename": {"transaction"},
+			"count": {strconv.Itoa(len(part))}, "packcnt": {strconv.Itoa(packets)}, "packidx": {strconv.Itoa(p + 1)}}
+		resp, reply, err := c.do(ctx, http.MethodPost, c.url(zkpush.PathQueryData, q), body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(reply, []byte("transaction=")) {
+			return fmt.Errorf("pushemu: querydata: %s %.60q", resp.Status, reply)
+		}
+	}
+	return nil
 }
 
 // Run works as the firmware does until ctx ends: handshake (again after ErrorDelay while it
