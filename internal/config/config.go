@@ -44,6 +44,9 @@ type Config struct {
 	Units    []Unit   `yaml:"units"`
 	Windows  []Window `yaml:"windows"`
 	Reports  Reports  `yaml:"reports"`
+	// Workflow and Notify: requests staff file themselves and the notices (issue 17).
+	Workflow Workflow `yaml:"workflow"`
+	Notify   Notify   `yaml:"notify"`
 
 	// File is the path the config was loaded from, "" for the built-in defaults.
 	File string `yaml:"-"`

@@ -106,6 +106,7 @@ func (c *Config) validate(v *validator) {
 		}
 	}
 	c.validateSchedule(v)
+	c.validateNotify(v)
 	for i, o := range c.Calendar.Overrides {
 		p := fmt.Sprintf("calendar.overrides[%d]", i)
 		if _, err := time.Parse("2006-01-02", o.Date); err != nil {
@@ -441,7 +442,8 @@ func (c *Config) validateSchedule(v *validator) {
 func knownKeys(typeName string) []string {
 	types := map[string]reflect.Type{}
 	for _, v := range []any{Config{}, Database{}, HTTP{}, Push{}, Ingest{}, Clock{}, SerialPort{}, Schedule{},
-		SeasonBounds{}, Season{}, Segment{}, Calendar{}, DayOverride{}, Rules{}, Unit{}, Window{}, Reports{}} {
+		SeasonBounds{}, Season{}, Segment{}, Calendar{}, DayOverride{}, Rules{}, Unit{}, Window{}, Reports{},
+		Workflow{}, Notify{}, SMTP{}, Robot{}} {
 		t := reflect.TypeOf(v)
 		types[t.Name()] = t
 	}
