@@ -721,3 +721,134 @@ func TestConcurrentClients(t *testing.T) {
 		t.Errorf("clock holds %d sessions, want 4", got)
 	}
 }
+
+// TestChecksumPolicy: what the client does with replies whose checksum is not the SDK's, and
+// what it counts. A clock sending the one-low variant (emulators and gateways derived from pyzk)
+// is read in full unless Strict; a corrupted checksum is taken on TCP (the stream stays in step)
+// and resent on UDP; nothing breaks the link.
+func TestChecksumPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     zkemu.Config
+		fault   *zkemu.Fault
+		network string
+		strict  bool
+		wantErr error
+		want    zk.ChecksumCounts
+	}{
+		{"one-low clock, tcp", zkemu.Config{ChecksumOneLow: true}, nil, "tcp", false, nil, zk.ChecksumCounts{Variant: 1}},
+		{"one-low clock, udp", zkemu.Config{ChecksumOneLow: true}, nil, "udp", false, nil, zk.ChecksumCounts{Variant: 1}},
+		{"one-low clock, strict", zkemu.Config{ChecksumOneLow: true}, nil, "tcp", true, zk.ErrChecksum, zk.ChecksumCounts{Variant: 1}},
+		{"one-low DATA, tcp", zkemu.Config{DataSize: 1008},
+			&zkemu.Fault{Kind: zkemu.OneLowChecksum, Reply: zk.CmdData, Skip: 5, Count: 3}, "tcp", false, nil, zk.ChecksumCounts{Variant: 3}},
+		{"corrupt DATA, tcp", zkemu.Config{DataSize: 1008},
+			&zkemu.Fault{Kind: zkemu.CorruptChecksum, Reply: zk.CmdData, Skip: 5, Count: 2}, "tcp", false, nil, zk.ChecksumCounts{Mismatch: 2}},
+		{"corrupt DATA, udp", zkemu.Config{},
+			&zkemu.Fault{Kind: zkemu.CorruptChecksum, Reply: zk.CmdData, Skip: 5, Count: 2}, "udp", false, nil, zk.ChecksumCounts{Mismatch: 2}},
+		{"corrupt DATA, tcp strict", zkemu.Config{DataSize: 1008},
+			&zkemu.Fault{Kind: zkemu.CorruptChecksum, Reply: zk.CmdData, Skip: 5}, "tcp", true, zk.ErrChecksum, zk.ChecksumCounts{Mismatch: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock, addr := newClock(t, tc.cfg)
+			addPunches(t, clock, 2000)
+			c := dial(t, tc.network, addr[tc.network], zk.Options{Strict: tc.strict && !tc.cfg.ChecksumOneLow, Timeout: 300 * time.Millisecond})
+			if tc.cfg.ChecksumOneLow {
+				// Counted from the session's first reply on; strict refuses at once.
+				c.TakeChecksumCounts()
+			}
+			if tc.fault != nil {
+				if err := clock.Inject(*tc.fault); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx := ctxT(t)
+			if tc.strict && tc.cfg.ChecksumOneLow {
+				_, err := zk.Dial(ctx, zk.Options{Network: tc.network, Address: addr[tc.network], Strict: true, Timeout: 300 * time.Millisecond})
+				if !errors.Is(err, zk.ErrChecksum) {
+					t.Fatalf("strict Dial: got %v, want ErrChecksum", err)
+				}
+				return
+			}
+			got, err := c.Attendance(ctx)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("got %v, want %v", err, tc.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if err := sameRecords(got, clock.Records()); err != nil {
+				t.Fatal(err)
+			}
+			counts := c.TakeChecksumCounts()
+			if tc.cfg.ChecksumOneLow {
+				// Every reply of the read: at least sizes, PREPARE_BUFFER, chunks, FREE_DATA.
+				if counts.Variant < 4 || counts.Mismatch != 0 {
+					t.Errorf("counts %+v, want every reply a variant", counts)
+				}
+			} else if counts != tc.want {
+				t.Errorf("counts %+v, want %+v", counts, tc.want)
+			}
+			// The link is never broken by a checksum.
+			if _, err := c.Time(ctx); err != nil {
+				t.Errorf("after the read: %v", err)
+			}
+			if again := c.TakeChecksumCounts(); tc.cfg.ChecksumOneLow == (again == (zk.ChecksumCounts{})) {
+				t.Errorf("second take %+v", again)
+			}
+		})
+	}
+}
+
+// TestFirmwareThatDisagrees: an empty option reply is an absent option (Info goes on), and a
+// read decoding fewer records than the clock counts fails as malformed.
+func TestFirmwareThatDisagrees(t *testing.T) {
+	for _, network := range []string{"tcp", "udp"} {
+		t.Run(network, func(t *testing.T) {
+			clock, addr := newClock(t, zkemu.Config{AbsentEmpty: true, RecordCountOffset: 150,
+				Options: map[string]string{"~DeviceName": ""}})
+			addPunches(t, clock, 10)
+			c := dial(t, network, addr[network], zk.Options{})
+			ctx := ctxT(t)
+			_, err := c.Option(ctx, "~NoSuchOption")
+			if !errors.Is(err, zk.ErrOptionAbsent) || !zk.OptionAbsent(err) {
+				t.Errorf("absent option: got %v, want ErrOptionAbsent", err)
+			}
+			if v, err := c.Option(ctx, "~DeviceName"); err != nil || v != "" {
+				t.Errorf("empty option: got %q, %v; want \"\", nil", v, err)
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				t.Fatalf("Info: %v", err)
+			}
+			if info.SerialNumber != "ZKEMU0000001" || info.Records != 160 {
+				t.Errorf("Info %+v", info)
+			}
+			_, err = c.Attendance(ctx)
+			if !errors.Is(err, zk.ErrMalformed) || !errors.Is(err, zk.ErrRecordCount) {
+				t.Fatalf("Attendance: got %v, want ErrMalformed and ErrRecordCount", err)
+			}
+			if !strings.Contains(err.Error(), "the clock counts 160 before the read and 160 after") {
+				t.Errorf("message %q does not give both counts", err)
+			}
+		})
+	}
+}
+
+// TestPunchDuringRead: a punch made between the count and the set is not a disagreement: the
+// set holds one record more than the first count, as many as the second.
+func TestPunchDuringRead(t *testing.T) {
+	clock, addr := newClock(t, zkemu.Config{})
+	addPunches(t, clock, 100)
+	c := dial(t, "tcp", addr["tcp"], zk.Options{})
+	if err := clock.Inject(zkemu.Fault{Kind: zkemu.InjectEvent, Request: zk.CmdGetFreeSizes,
+		Punch: zkemu.Punch{UserID: "7", Time: base.Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Attendance(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 101 {
+		t.Errorf("got %d records, want 101", len(got))
+	}
+}
