@@ -144,6 +144,7 @@ func Hit(point string) error {
 		}
 		select {} // SIGKILL cannot be caught; wait for it
 	}
+	fmt.Fprintf(os.Stderr, "fault: %s: error injected\n", point)
 	return fmt.Errorf("%s: %w", point, ErrInjected)
 }
 
