@@ -159,15 +159,22 @@ func printUnknownPush(ctx context.Context, w io.Writer, s *store.Store) error {
 
 // runSimZKPush runs an emulated PUSH clock against a server until interrupted.
 func runSimZKPush(ctx context.Context, e *env, args []string) int {
-	f := e.flags("sim zk-push", "sim zk-push --server http://127.0.0.1:8081 --sn SN [--punches FILE.csv] [--commkey KEY] [--batch N] [--clock-error 0s]\n\n"+
+	f := e.flags("sim zk-push", "sim zk-push --server http://127.0.0.1:8081 --sn SN [--punches FILE.csv] [--commkey KEY] [--batch N] [--clock-error 0s]\n"+
+		"            [--fields 5|7|10] [--aspx] [--access-control] [--multiline-results]\n\n"+
 		"Runs an emulated ZKTeco PUSH clock: it handshakes (taking its time from the server), uploads its punches\n"+
-		"in batches, polls for commands and runs them.")
+		"in batches, polls for commands and runs them. --fields, --aspx and --multiline-results send what older\n"+
+		"or newer attendance firmware sends; --access-control is an access-control clock speaking PUSH 3.x\n"+
+		"(registry, push, rtdata time, punches as rtlog events, DATA QUERY answered on querydata).")
 	server := f.String("server", "http://127.0.0.1:8081", "the daemon's push listener `URL`")
 	sn := f.String("sn", "", "the clock's serial `number`")
 	punches := f.String("punches", "", "CSV `file` of punches to upload (user_id,time[,verify,state])")
 	commKey := f.String("commkey", "", "comm `key` sent as pushcommkey")
 	batch := f.Int("batch", 100, "most records per upload")
 	clockErr := f.Duration("clock-error", 0, "how far the clock's time is off before the first handshake")
+	fields := f.Int("fields", zkpush.CurrentATTLOG, "fields of an ATTLOG line: 5 (older firmware), 7 or 10 (face firmware)")
+	aspx := f.Bool("aspx", false, "call the .aspx paths of older firmware (/iclock/cdata.aspx, …)")
+	access := f.Bool("access-control", false, "an access-control clock speaking PUSH 3.x, uploading rtlog events")
+	multiline := f.Bool("multiline-results", false, "write command results with each field on its own line")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -175,12 +182,17 @@ func runSimZKPush(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kaoqin sim zk-push: --sn is required")
 		return exitUsage
 	}
+	if *fields < 2 || *fields > zkpush.LongATTLOG {
+		fmt.Fprintf(e.stderr, "kaoqin sim zk-push: --fields %d: want 2 to %d (firmware sends 5, 7 or 10)\n", *fields, zkpush.LongATTLOG)
+		return exitUsage
+	}
 	cfg, code, ok := f.loadConfig()
 	if !ok {
 		return code
 	}
 	clock := pushemu.New(pushemu.Config{Server: *server, SN: *sn, CommKey: *commKey, BatchSize: *batch,
-		Location: cfg.Location(), ClockError: *clockErr, Client: &http.Client{Timeout: 30 * time.Second}})
+		Location: cfg.Location(), ClockError: *clockErr, Client: &http.Client{Timeout: 30 * time.Second},
+		ATTLOGFields: *fields, ASPX: *aspx, AccessControl: *access, MultiLineResults: *multiline})
 	if *punches != "" {
 		data, err := os.ReadFile(*punches)
 		if err != nil {

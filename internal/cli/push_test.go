@@ -83,7 +83,7 @@ clocks:
 	}
 }
 
-// sim zk-push runs a clock that uploads its CSV punches to the daemon.
+// sim zk-push runs a clock that uploads its CSV punches to the daemon, in each firmware's manner.
 func TestSimZKPush(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "kaoqin.yaml")
@@ -92,6 +92,8 @@ http: {listen: '127.0.0.1:0'}
 push: {listen: '127.0.0.1:0'}
 clocks:
   - {name: lobby, protocol: zk-push, serial_number: SIM1}
+  - {name: old, protocol: zk-push, serial_number: SIM2}
+  - {name: gate, protocol: zk-push, serial_number: SIM3}
 `, filepath.Join(dir, "k.db"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -104,31 +106,47 @@ clocks:
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve", "--config", cfg}, &syncBuffer{}, logs) }()
 	addr := waitFor(t, logs, regexp.MustCompile(`push listener serving zk-push clocks" push=(\S+)`))[1]
-	punches := writeFile(t, "p.csv", "user_id,time\n1,2026-07-06 08:00:00\n2,2026-07-06 08:01:00\n")
-	simCtx, simCancel := context.WithCancel(ctx)
-	simOut := &syncBuffer{}
-	simDone := make(chan int, 1)
-	go func() {
-		simDone <- Run(simCtx, []string{"sim", "zk-push", "--config", cfg, "--server", "http://" + addr, "--sn", "SIM1", "--punches", punches}, simOut, simOut)
-	}()
+	punches := writeFile(t, "p.csv", "user_id,time,verify,state\n1,2026-07-06 08:00:00,15,0\n2,2026-07-06 08:01:00,1,1\n")
 	s := openForTest(t, cfg)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if n, _ := s.CountPunches(ctx, "lobby"); n == 2 {
-			break
+	for _, m := range []struct {
+		clock, sn string
+		flags     []string
+	}{
+		{"lobby", "SIM1", nil},
+		{"old", "SIM2", []string{"--aspx", "--fields", "5", "--multiline-results"}},
+		{"gate", "SIM3", []string{"--access-control", "--fields", "10"}},
+	} {
+		simCtx, simCancel := context.WithCancel(ctx)
+		simOut := &syncBuffer{}
+		simDone := make(chan int, 1)
+		go func() {
+			simDone <- Run(simCtx, append([]string{"sim", "zk-push", "--config", cfg, "--server", "http://" + addr, "--sn", m.sn, "--punches", punches}, m.flags...), simOut, simOut)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if n, _ := s.CountPunches(ctx, m.clock); n == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sim zk-push %v: punches not stored\n%s\n%s", m.flags, simOut.String(), logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sim zk-push: punches not stored\n%s\n%s", simOut.String(), logs.String())
+		simCancel()
+		if code := <-simDone; code != 0 {
+			t.Errorf("sim zk-push %v: exit %d\n%s", m.flags, code, simOut.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	simCancel()
-	if code := <-simDone; code != 0 {
-		t.Errorf("sim zk-push: exit %d\n%s", code, simOut.String())
+		ps, err := s.Punches(ctx, m.clock, wallT("2026-07-06 00:00:00"), wallT("2026-07-07 00:00:00"))
+		if err != nil || len(ps) != 2 || ps[0].Verify != 15 || ps[1].State != 1 || ps[0].Unread != "" {
+			t.Errorf("sim zk-push %v: stored %+v %v, want verify and state as in the CSV", m.flags, ps, err)
+		}
 	}
 	cancel()
 	<-done
 	if code, _, errs := run(t, "sim", "zk-push", "--server", "http://"+addr); code != exitUsage || !strings.Contains(errs, "--sn") {
 		t.Errorf("sim zk-push without --sn: got %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "sim", "zk-push", "--server", "http://"+addr, "--sn", "X", "--fields", "11"); code != exitUsage || !strings.Contains(errs, "--fields 11") {
+		t.Errorf("sim zk-push --fields 11: got %d %q", code, errs)
 	}
 }
