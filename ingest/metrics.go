@@ -23,6 +23,9 @@ type Metrics struct {
 	TimeSyncs       *prometheus.CounterVec
 	StoreErrors     prometheus.Counter
 	PunchWindowOpen prometheus.Gauge
+	// ChecksumVariants counts replies of a ZKTeco clock whose checksum is not the SDK's:
+	// variant "one_low" (accepted) or "mismatch" (taken on TCP, resent on UDP).
+	ChecksumVariants *prometheus.CounterVec
 
 	own *ownershipMetrics // who reads which clock (ownership.go)
 }
@@ -43,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "How long one read of the clock took, successful or not.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}}, clock),
 		ReadErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_clock_read_errors_total",
-			Help: "Failed reads by kind: connect, timeout, auth, protocol, database."}, []string{"clock", "kind"}),
+			Help: "Failed reads by kind: connect, timeout, auth, protocol, malformed (the clock's data contradicts itself, e.g. fewer records than it counts), database."}, []string{"clock", "kind"}),
 		Records: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kaoqin_clock_records",
 			Help: "Attendance records held by the clock."}, clock),
 		LogUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kaoqin_clock_log_used_ratio",
@@ -64,16 +67,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Reads of clocks whose punches could not be written because the database failed (clocks keep them)."}),
 		PunchWindowOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_schedule_punch_window_open",
 			Help: "1 while a sign-in or sign-out window of a working day is open."}),
+		ChecksumVariants: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaoqin_clock_checksum_variant_total",
+			Help: "Replies of the clock whose checksum was not the vendor SDK's: one_low (the variant of pyzk-derived firmware, accepted) or mismatch."},
+			[]string{"clock", "variant"}),
 	}
 	reg.MustRegister(m.Up, m.LastSuccess, m.LastContact, m.ReadInterval, m.ReadDuration, m.ReadErrors, m.Records,
 		m.LogUsed, m.Skew, m.PunchesStored, m.Duplicates, m.UnknownUsers, m.LastPunch, m.TimeSyncs, m.StoreErrors,
-		m.PunchWindowOpen)
+		m.PunchWindowOpen, m.ChecksumVariants)
 	m.own = newOwnershipMetrics(reg)
 	return m
 }
 
 // ReadErrorKinds are the values of kaoqin_clock_read_errors_total's kind label.
-var ReadErrorKinds = []string{"connect", "timeout", "auth", "protocol", "database"}
+var ReadErrorKinds = []string{"connect", "timeout", "auth", "protocol", "malformed", "database"}
 
 // zero exports every counter of a configured clock at 0 before its first event, so that rate()
 // and increase() see the first error instead of a series that appears already at 1, and so that
@@ -85,6 +91,9 @@ func (m *Metrics) zero(clock string) {
 	for _, v := range []*prometheus.CounterVec{m.PunchesStored, m.Duplicates, m.UnknownUsers, m.TimeSyncs} {
 		v.WithLabelValues(clock)
 	}
+	for _, v := range []string{"one_low", "mismatch"} {
+		m.ChecksumVariants.WithLabelValues(clock, v)
+	}
 }
 
 // forget drops the series of a clock removed from the config.
@@ -93,7 +102,7 @@ func (m *Metrics) forget(clock string) {
 	for _, v := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
 	}{m.Up, m.LastSuccess, m.LastContact, m.ReadInterval, m.ReadDuration, m.ReadErrors, m.Records, m.LogUsed,
-		m.Skew, m.PunchesStored, m.Duplicates, m.UnknownUsers, m.LastPunch, m.TimeSyncs} {
+		m.Skew, m.PunchesStored, m.Duplicates, m.UnknownUsers, m.LastPunch, m.TimeSyncs, m.ChecksumVariants} {
 		v.DeletePartialMatch(l)
 	}
 }

@@ -36,6 +36,8 @@ func errorKind(err error) string {
 	switch {
 	case errors.Is(err, zk.ErrUnauthorized):
 		return "auth"
+	case errors.Is(err, zk.ErrMalformed):
+		return "malformed"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
@@ -180,6 +182,7 @@ func (r *reader) readOnce(ctx context.Context, t *tenure) (err error) {
 		return err
 	}
 	defer func() { release(err != nil) }()
+	defer r.countChecksums(conn)
 	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
 	fence := t.lease
@@ -233,6 +236,22 @@ func (r *reader) readOnce(ctx context.Context, t *tenure) (err error) {
 	m.Up.WithLabelValues(name).Set(1)
 	m.LastSuccess.WithLabelValues(name).Set(float64(time.Now().Unix()))
 	return nil
+}
+
+// countChecksums adds the replies of conn whose checksum was not the SDK's to the clock's
+// counter (ZKTeco only; a realtime connection's events are counted with the next read).
+func (r *reader) countChecksums(conn Conn) {
+	cc, ok := conn.(interface{ TakeChecksumCounts() zk.ChecksumCounts })
+	if !ok {
+		return
+	}
+	n := cc.TakeChecksumCounts()
+	if n.Variant > 0 {
+		r.svc.metrics.ChecksumVariants.WithLabelValues(r.cfg.Name, "one_low").Add(float64(n.Variant))
+	}
+	if n.Mismatch > 0 {
+		r.svc.metrics.ChecksumVariants.WithLabelValues(r.cfg.Name, "mismatch").Add(float64(n.Mismatch))
+	}
 }
 
 // syncTime sets the clock to the server's time, at most once a day and never inside a punch

@@ -79,6 +79,8 @@ func (z zkConn) SetTime(ctx context.Context, t time.Time) error {
 }
 func (z zkConn) Close() error { return z.c.Close() }
 
+func (z zkConn) TakeChecksumCounts() zk.ChecksumCounts { return z.c.TakeChecksumCounts() }
+
 func (z zkConn) Usage(ctx context.Context) (int, int, error) {
 	s, err := z.c.Sizes(ctx)
 	if err != nil {
