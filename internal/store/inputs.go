@@ -48,9 +48,10 @@ type PatrolRecord struct {
 	StaffID    string
 	From, To   time.Time
 	Present    bool
-	Note       string
-	RecordedBy string
-	CreatedAt  time.Time
+	Note        string
+	RecordedBy  string
+	CreatedAt   time.Time
+	CancelledAt time.Time // withdrawn (zero while it stands): kept, counts for nothing
 }
 
 // FailureReport is a report that a clock could not read a finger (R9). StaffID "*" is every staff
@@ -60,20 +61,22 @@ type FailureReport struct {
 	StaffID    string
 	Clock      string
 	From, To   time.Time
-	ReportedAt time.Time
-	Note       string
-	RecordedBy string
-	CreatedAt  time.Time
+	ReportedAt  time.Time
+	Note        string
+	RecordedBy  string
+	CreatedAt   time.Time
+	CancelledAt time.Time // withdrawn (zero while it stands)
 }
 
 // ManualSignIn is a sign-in recorded by hand when the clock was not used; it counts as a punch.
 type ManualSignIn struct {
 	ID         int64
 	StaffID    string
-	At         time.Time
-	Reason     string
-	RecordedBy string
-	CreatedAt  time.Time
+	At          time.Time
+	Reason      string
+	RecordedBy  string
+	CreatedAt   time.Time
+	CancelledAt time.Time // withdrawn (zero while it stands)
 }
 
 // Everyone is the staff id of a failure report that concerns every staff member (of one clock).
@@ -420,7 +423,7 @@ func (s *Store) LoadInputs(ctx context.Context, staffID string, from, to time.Ti
 	if in.Punches, err = s.StaffPunches(ctx, staffID, from, to); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, at, reason, recorded_by, created_at FROM manual_signins WHERE staff_id = ? AND at >= ? AND at < ? ORDER BY at, id"), staffID, f, t)
+	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, at, reason, recorded_by, created_at FROM manual_signins WHERE staff_id = ? AND at >= ? AND at < ? AND cancelled_at IS NULL ORDER BY at, id"), staffID, f, t)
 	if err != nil {
 		return nil, fmt.Errorf("store: manual sign-ins of %s: %w", staffID, err)
 	}
@@ -441,10 +444,10 @@ func (s *Store) LoadInputs(ctx context.Context, staffID string, from, to time.Ti
 	if in.Slips, err = s.querySlips(ctx, "staff_id = ? AND cancelled_at IS NULL AND start_at < ? AND end_at >= ?", staffID, t, f); err != nil {
 		return nil, err
 	}
-	if in.Patrols, err = s.queryPatrols(ctx, "staff_id = ? AND from_at < ? AND to_at >= ?", staffID, t, f); err != nil {
+	if in.Patrols, err = s.queryPatrols(ctx, "staff_id = ? AND cancelled_at IS NULL AND from_at < ? AND to_at >= ?", staffID, t, f); err != nil {
 		return nil, err
 	}
-	if in.Failures, err = s.queryFailures(ctx, "staff_id IN (?, ?) AND from_at < ? AND to_at >= ?", staffID, Everyone, t, f); err != nil {
+	if in.Failures, err = s.queryFailures(ctx, "staff_id IN (?, ?) AND cancelled_at IS NULL AND from_at < ? AND to_at >= ?", staffID, Everyone, t, f); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -470,7 +473,7 @@ func (s *Store) querySlips(ctx context.Context, where string, args ...any) ([]Le
 }
 
 func (s *Store) queryPatrols(ctx context.Context, where string, args ...any) ([]PatrolRecord, error) {
-	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, from_at, to_at, observation, note, recorded_by, created_at FROM patrols WHERE "+where+" ORDER BY from_at, id"), args...)
+	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, from_at, to_at, observation, note, recorded_by, created_at, cancelled_at FROM patrols WHERE "+where+" ORDER BY from_at, id"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read patrols: %w", err)
 	}
@@ -478,19 +481,19 @@ func (s *Store) queryPatrols(ctx context.Context, where string, args ...any) ([]
 	var out []PatrolRecord
 	for rows.Next() {
 		var p PatrolRecord
-		var fr, to, cr wallTime
+		var fr, to, cr, ca wallTime
 		var obs string
-		if err := rows.Scan(&p.ID, &p.StaffID, &fr, &to, &obs, &p.Note, &p.RecordedBy, &cr); err != nil {
+		if err := rows.Scan(&p.ID, &p.StaffID, &fr, &to, &obs, &p.Note, &p.RecordedBy, &cr, &ca); err != nil {
 			return nil, fmt.Errorf("store: read patrols: %w", err)
 		}
-		p.From, p.To, p.CreatedAt, p.Present = fr.T, to.T, cr.T, obs == "present"
+		p.From, p.To, p.CreatedAt, p.Present, p.CancelledAt = fr.T, to.T, cr.T, obs == "present", ca.T
 		out = append(out, p)
 	}
 	return out, rows.Err()
 }
 
 func (s *Store) queryFailures(ctx context.Context, where string, args ...any) ([]FailureReport, error) {
-	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, clock, from_at, to_at, reported_at, note, recorded_by, created_at FROM failure_reports WHERE "+where+" ORDER BY from_at, id"), args...)
+	rows, err := s.r.QueryxContext(ctx, s.rebind("SELECT id, staff_id, clock, from_at, to_at, reported_at, note, recorded_by, created_at, cancelled_at FROM failure_reports WHERE "+where+" ORDER BY from_at, id"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read failure reports: %w", err)
 	}
@@ -498,11 +501,11 @@ func (s *Store) queryFailures(ctx context.Context, where string, args ...any) ([
 	var out []FailureReport
 	for rows.Next() {
 		var f FailureReport
-		var fr, to, rep, cr wallTime
-		if err := rows.Scan(&f.ID, &f.StaffID, &f.Clock, &fr, &to, &rep, &f.Note, &f.RecordedBy, &cr); err != nil {
+		var fr, to, rep, cr, ca wallTime
+		if err := rows.Scan(&f.ID, &f.StaffID, &f.Clock, &fr, &to, &rep, &f.Note, &f.RecordedBy, &cr, &ca); err != nil {
 			return nil, fmt.Errorf("store: read failure reports: %w", err)
 		}
-		f.From, f.To, f.ReportedAt, f.CreatedAt = fr.T, to.T, rep.T, cr.T
+		f.From, f.To, f.ReportedAt, f.CreatedAt, f.CancelledAt = fr.T, to.T, rep.T, cr.T, ca.T
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -535,7 +538,7 @@ func (s *Store) FailureReports(ctx context.Context, staffID string, from, to tim
 
 // ManualSignIns lists the manual sign-ins with from <= at < to; staffID "" for all.
 func (s *Store) ManualSignIns(ctx context.Context, staffID string, from, to time.Time) ([]ManualSignIn, error) {
-	q := "SELECT id, staff_id, at, reason, recorded_by, created_at FROM manual_signins WHERE at >= ? AND at < ?"
+	q := "SELECT id, staff_id, at, reason, recorded_by, created_at, cancelled_at FROM manual_signins WHERE at >= ? AND at < ?"
 	args := []any{WallString(from), WallString(to)}
 	if staffID != "" {
 		q += " AND staff_id = ?"
@@ -549,11 +552,11 @@ func (s *Store) ManualSignIns(ctx context.Context, staffID string, from, to time
 	var out []ManualSignIn
 	for rows.Next() {
 		var m ManualSignIn
-		var at, cr wallTime
-		if err := rows.Scan(&m.ID, &m.StaffID, &at, &m.Reason, &m.RecordedBy, &cr); err != nil {
+		var at, cr, ca wallTime
+		if err := rows.Scan(&m.ID, &m.StaffID, &at, &m.Reason, &m.RecordedBy, &cr, &ca); err != nil {
 			return nil, err
 		}
-		m.At, m.CreatedAt = at.T, cr.T
+		m.At, m.CreatedAt, m.CancelledAt = at.T, cr.T, ca.T
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -43,12 +43,17 @@ func (s *server) writeBuffered(w http.ResponseWriter, r *http.Request, write fun
 }
 
 func (s *server) apiToday(w http.ResponseWriter, r *http.Request, u *session) {
-	date, at, window, code, msg := s.dayQuery(r, u)
-	if code != 0 {
-		writeJSON(w, code, apiError{Error: msg})
+	q, code, _ := s.dayQuery(r, u)
+	switch code {
+	case 0:
+	case http.StatusForbidden:
+		writeJSON(w, code, apiError{Error: "a window head sees their own window only"})
+		return
+	default:
+		writeJSON(w, code, apiError{Error: "date: want YYYY-MM-DD (years 2000 to 2100)"})
 		return
 	}
-	e, err := s.cachedDay(r.Context(), date, at, window)
+	e, err := s.cachedDay(r.Context(), q)
 	if err != nil {
 		s.serverError(w, r, true, err)
 		return
@@ -94,9 +99,6 @@ func (s *server) apiStaffMonth(w http.ResponseWriter, r *http.Request, u *sessio
 	switch {
 	case err != nil:
 		s.serverError(w, r, true, err)
-		return
-	case code == http.StatusForbidden:
-		writeJSON(w, code, apiError{Error: "staff of another window"})
 		return
 	case code != 0:
 		writeJSON(w, code, apiError{Error: fmt.Sprintf("no staff member %q", id)})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -32,7 +34,8 @@ import (
 // Five failures of one name within 15 minutes lock that name, 20 from one address lock the
 // address (a service center's clerks share a NAT address: one clerk's typos must not lock the
 // others out, but a guesser trying many names is still stopped). A locked login is refused
-// before the password is checked, so bcrypt's cost is not spent on a guesser.
+// before the password is checked, so bcrypt's cost is not spent on a guesser; each attempt is
+// recorded before it is counted, so that parallel guesses cannot slip between a count and a record.
 
 const (
 	cookieName       = "kaoqin_session"
@@ -67,15 +70,26 @@ type session struct {
 
 func (u *session) name() string { return u.User.Name }
 
-// can tells whether the user's role may do what.
+// can tells whether the user's role may do what. Every role check of the web is made here, by
+// the name of what is to be done:
+//
+//	today, staff, month, entry   see the day, a staff member, the month; enter slips and records
+//	clocks, audit                see the clocks and the audit log
+//	close, correct               close a month, correct a closed one
+//	enroll, clockops             enrol clock user ids; read a clock now, set its time
+//	admin                        staff, windows, units and web accounts
+//	password                     change one's own password
 func (u *session) can(what string) bool {
+	if what == "password" {
+		return true
+	}
 	switch u.User.Role {
 	case store.RoleAdmin:
 		return true
 	case store.RoleHR:
-		return what != "accounts"
+		return what != "accounts" && what != "admin" && what != "clockops"
 	case store.RoleSupervisor:
-		return what != "accounts" && what != "close" && what != "correct"
+		return what != "accounts" && what != "admin" && what != "close" && what != "correct" && what != "clockops"
 	}
 	// window_head: their own window's status, staff and entries only.
 	return what == "today" || what == "staff" || what == "entry" || what == "month"
@@ -147,7 +161,11 @@ func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" && !api {
-				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				var tooLarge *http.MaxBytesError
+				if err := r.ParseForm(); errors.As(err, &tooLarge) {
+					s.fail(w, r, api, http.StatusRequestEntityTooLarge, "提交内容过大")
+					return
+				}
 				tok = r.PostFormValue(csrfField)
 			}
 			if subtle.ConstantTimeCompare([]byte(tok), []byte(u.CSRF)) != 1 {
@@ -155,19 +173,32 @@ func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u
 				return
 			}
 		}
-		h(w, r, u)
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, u)), u)
 	})
 }
 
+// fail refuses a request: the API with its JSON error, a page with the error page (the
+// navigation bar included when the user is logged in, so there is a way on).
 func (s *server) fail(w http.ResponseWriter, r *http.Request, api bool, code int, msg string) {
 	if api {
 		writeJSON(w, code, apiError{Error: msg})
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(code)
-	w.Write([]byte(msg + "\n"))
+	u, _ := r.Context().Value(sessionKey{}).(*session)
+	s.renderPage(w, code, "error", &pageData{Title: errorTitle(code), U: u, Data: errorData{Code: code, Title: errorTitle(code), Msg: msg}})
 }
+
+// notFound is the 404 page.
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, false, http.StatusNotFound, "没有这个页面。请从上方的导航进入。")
+}
+
+type errorData struct {
+	Code       int
+	Title, Msg string
+}
+
+type sessionKey struct{}
 
 type loginData struct {
 	Next, Name, Error, CSRF string
@@ -193,12 +224,30 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", nil, loginData{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.loginToken(w, r)})
 }
 
-// safeNext keeps a redirect after login on this site.
+// safeNext keeps a redirect after login on this site: a path of this site (with its query), parsed
+// as a browser would see it. Control characters and whitespace are refused before parsing (a
+// browser drops a tab or newline inside a URL, so "/\t/evil.example" becomes "//evil.example"), as
+// are backslashes (read as slashes), a scheme, a host, and a path starting with "//".
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
-		return "/today"
+	const fallback = "/today"
+	if n == "" || len(n) > 2000 || !strings.HasPrefix(n, "/") {
+		return fallback
 	}
-	return n
+	for _, c := range n {
+		if c < 0x21 || c == 0x7f || c == '\\' || unicode.IsSpace(c) || unicode.Is(unicode.Cf, c) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(n)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(u.EscapedPath(), "/%2F") || strings.HasPrefix(u.EscapedPath(), "/%2f") {
+		return fallback
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 var errLocked = errors.New("locked")
@@ -209,11 +258,16 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request, name, pw s
 	ctx := r.Context()
 	addr := clientAddr(r)
 	since := s.st.Now().Add(-failWindow) // the store's clock: sessions and failures are compared with it
-	byUser, byAddr, err := s.st.LoginFailures(ctx, name, addr, since)
+	// The attempt is counted before its password is checked (see store.ReserveLoginAttempt), so
+	// that parallel guesses cannot all pass the check: at most maxFailsPerUser reach bcrypt.
+	att, err := s.st.ReserveLoginAttempt(ctx, name, addr, since)
 	if err != nil {
 		return nil, err
 	}
-	if byUser >= maxFailsPerUser || byAddr >= maxFailsPerAddr {
+	if att.ByUser > maxFailsPerUser || att.ByAddr > maxFailsPerAddr {
+		if err := s.st.ReleaseLoginAttempt(ctx, att.ID); err != nil {
+			s.log.Warn("release login attempt", "err", err)
+		}
 		s.log.Warn("login refused: too many failures", "user", name, "addr", addr)
 		return nil, errLocked
 	}
@@ -225,13 +279,11 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request, name, pw s
 	if err == nil {
 		hash = []byte(u.PasswordHash)
 	}
+	s.passwordChecks.Add(1)
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil && err == nil && !u.Disabled
 	if !ok {
 		s.log.Info("login failed", "user", name, "addr", addr)
-		if err := s.st.RecordLoginFailure(ctx, name, addr); err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, nil // the attempt stays, as a failure
 	}
 	if err := s.st.ClearLoginFailures(ctx, name); err != nil {
 		return nil, err

@@ -1,31 +1,69 @@
 package web
 
 import (
-	dto "github.com/prometheus/client_model/go"
-
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/reports"
 )
 
+// The clocks page: each clock's real state, and the enrolment of clock user ids that match nobody.
+
+// Clock states as the pages show them.
+const (
+	clockOK    = "ok"    // 正常: the last read succeeded (or, without this daemon's metrics, it was read since the punch window opened)
+	clockDown  = "down"  // 故障: the last read failed, or it was not read since the latest punch window opened
+	clockNever = "never" // 未读取: never read, no read failed, and no punch window has opened yet
+)
+
+var clockStateNames = map[string]string{clockOK: "正常", clockDown: "故障", clockNever: "未读取"}
+
+// errorKindNames are the kinds of kaoqin_clock_read_errors_total in words.
+var errorKindNames = map[string]string{"connect": "连接失败", "timeout": "超时", "auth": "认证失败", "protocol": "协议错误", "database": "数据库写入失败"}
+
 // ClockStatus is one clock as the clocks page shows it.
 type ClockStatus struct {
-	Name     string    `json:"name"`
+	Name string `json:"name"`
+	// State is ok, down or never (see the constants above).
+	State string `json:"state"`
+	// LastRead is the last successful read (wall clock), from this daemon's metrics when it reads
+	// the clock, else as stored.
 	LastRead time.Time `json:"-"`
 	LastStr  string    `json:"last_read"`
 	Up       *bool     `json:"up"`
 	Skew     *float64  `json:"skew_seconds"`
 	LogUsed  *float64  `json:"log_used_ratio"`
 	Errors   float64   `json:"read_errors"`
-	Punches  int64     `json:"punches_stored"`
-	Stale    bool      `json:"not_read_since_window_opened"`
+	// LastErrorKind and LastErrorAt are the newest failed read this daemon saw: its kind
+	// (connect, timeout, auth, protocol, database) and, as near as the metrics tell, when.
+	LastErrorKind string    `json:"last_error_kind,omitempty"`
+	LastErrorAt   time.Time `json:"-"`
+	LastErrorStr  string    `json:"last_error_at,omitempty"`
+	Punches       int64     `json:"punches_stored"`
+	Stale         bool      `json:"not_read_since_window_opened"`
+	// Owner is the daemon that reads the clock, when several share the database ("" unknown).
+	Owner string `json:"owner,omitempty"`
+}
+
+// StateName is the state in words.
+func (c ClockStatus) StateName() string { return clockStateNames[c.State] }
+
+// ErrorKindName is the last error's kind in words.
+func (c ClockStatus) ErrorKindName() string {
+	if n, ok := errorKindNames[c.LastErrorKind]; ok {
+		return n
+	}
+	return "读取失败"
 }
 
 type clocksData struct {
@@ -36,11 +74,45 @@ type clocksData struct {
 	Error       string
 	Notice      string
 	Staff       []store.Staff
+	CanEnroll   bool
+}
+
+// errorTracker remembers, per clock, when each kind of read error last grew: the counters say
+// how many, not when, so the time is that of the first gather that saw the count rise.
+type errorTracker struct {
+	mu   sync.Mutex
+	seen map[[2]string]float64
+	last map[string]lastError
+}
+
+type lastError struct {
+	kind string
+	at   time.Time
+}
+
+func (t *errorTracker) observe(clock, kind string, n float64, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seen == nil {
+		t.seen, t.last = map[[2]string]float64{}, map[string]lastError{}
+	}
+	k := [2]string{clock, kind}
+	if n > t.seen[k] {
+		t.seen[k] = n
+		t.last[clock] = lastError{kind, now}
+	}
+}
+
+func (t *errorTracker) get(clock string) (lastError, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.last[clock]
+	return e, ok
 }
 
 // clocks merges the stored reads with the ingest metrics of the daemon's registry (skew, log
-// usage, errors, up).
-func (s *server) clocks(ctx context.Context) ([]ClockStatus, error) {
+// usage, errors, up, last success); with punches, it counts each clock's stored punches too.
+func (s *server) clocks(ctx context.Context, punches bool) ([]ClockStatus, error) {
 	reads, err := s.st.ClockReads(ctx)
 	if err != nil {
 		return nil, err
@@ -55,15 +127,10 @@ func (s *server) clocks(ctx context.Context) ([]ClockStatus, error) {
 	byName := map[string]*ClockStatus{}
 	out := make([]ClockStatus, len(names))
 	for i, n := range names {
-		out[i] = ClockStatus{Name: n, LastRead: reads[n], LastStr: fmtWall(reads[n])}
+		out[i] = ClockStatus{Name: n, LastRead: reads[n]}
 		byName[n] = &out[i]
 	}
 	now := s.now()
-	rep := reports.BuildDay(&reports.DayInput{Date: attendance.DateOf(now), At: now, Working: s.o.Rules.Working(attendance.DateOf(now)),
-		Hours: hours(s.o.Rules, attendance.DateOf(now)), Clocks: dayClocks(out)})
-	for _, c := range rep.StaleClocks {
-		byName[c.Name].Stale = true
-	}
 	if s.o.Gatherer != nil {
 		mfs, err := s.o.Gatherer.Gather()
 		if err != nil {
@@ -86,14 +153,50 @@ func (s *server) clocks(ctx context.Context) ([]ClockStatus, error) {
 					v := m.GetGauge().GetValue()
 					c.LogUsed = &v
 				case "kaoqin_clock_read_errors_total":
-					c.Errors += m.GetCounter().GetValue()
+					n := m.GetCounter().GetValue()
+					c.Errors += n
+					if n > 0 {
+						s.clockErrors.observe(c.Name, label(m, "kind"), n, now)
+					}
+				case "kaoqin_clock_last_success_timestamp_seconds":
+					if v := m.GetGauge().GetValue(); v > 0 {
+						sec, frac := math.Modf(v)
+						t := store.Wall(time.Unix(int64(sec), int64(frac*1e9)), s.st.Location())
+						if t.After(c.LastRead) {
+							c.LastRead = t
+						}
+					}
 				}
 			}
 		}
 	}
+	rep := reports.BuildDay(&reports.DayInput{Date: attendance.DateOf(now), At: now, Working: s.o.Rules.Working(attendance.DateOf(now)),
+		Hours: hours(s.o.Rules, attendance.DateOf(now)), Clocks: dayClocks(out)})
+	for _, c := range rep.StaleClocks {
+		byName[c.Name].Stale = true
+	}
 	for i := range out {
-		if out[i].Punches, err = s.st.CountPunches(ctx, out[i].Name); err != nil {
-			return nil, err
+		c := &out[i]
+		c.LastStr = fmtWall(c.LastRead)
+		if e, ok := s.clockErrors.get(c.Name); ok {
+			c.LastErrorKind, c.LastErrorAt, c.LastErrorStr = e.kind, e.at, fmtWall(e.at)
+		}
+		switch {
+		case c.Up != nil && !*c.Up:
+			c.State = clockDown
+		case c.Stale:
+			c.State = clockDown // silent since the punch window opened: its punches are not in
+		case c.Up != nil:
+			c.State = clockOK
+		case c.LastRead.IsZero():
+			c.State = clockNever
+		default:
+			c.State = clockOK
+		}
+		if punches {
+			if c.Punches, err = s.st.CountPunches(ctx, c.Name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -137,7 +240,7 @@ func (s *server) clocksPage(w http.ResponseWriter, r *http.Request, u *session) 
 func (s *server) clockOverview(ctx context.Context) (clocksData, error) {
 	var d clocksData
 	var err error
-	if d.Clocks, err = s.clocks(ctx); err != nil {
+	if d.Clocks, err = s.clocks(ctx, true); err != nil {
 		return d, err
 	}
 	if d.Unknown, err = s.st.UnknownUsers(ctx); err != nil {
@@ -161,18 +264,26 @@ func (s *server) showClocks(w http.ResponseWriter, r *http.Request, u *session, 
 		return
 	}
 	d.Error = errMsg
+	d.CanEnroll = u.can("enroll")
 	if notice != "" {
 		d.Notice = "已登记：" + notice
 	}
 	s.renderPage(w, code, "clocks", &pageData{Title: "打卡机", U: u, Data: d})
 }
 
+// enroll maps a clock user id that matches nobody to a staff member. The clock must be
+// configured and the user id one that clock has punched with; the staff member must exist.
 func (s *server) enroll(w http.ResponseWriter, r *http.Request, u *session) {
-	if !u.can("clocks") {
+	if !u.can("enroll") {
 		s.fail(w, r, false, http.StatusForbidden, "无权登记打卡机用户")
 		return
 	}
-	e := store.Enrollment{Clock: r.PostFormValue("clock"), UserID: r.PostFormValue("clock_user_id"), StaffID: strings.TrimSpace(r.PostFormValue("staff_id"))}
+	e := store.Enrollment{Clock: strings.TrimSpace(r.PostFormValue("clock")), UserID: strings.TrimSpace(r.PostFormValue("clock_user_id")),
+		StaffID: strings.TrimSpace(r.PostFormValue("staff_id"))}
+	if msg := s.checkEnrollment(r.Context(), e); msg != "" {
+		s.showClocks(w, r, u, http.StatusUnprocessableEntity, msg, "")
+		return
+	}
 	err := s.st.Enroll(r.Context(), e, u.name())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -183,4 +294,27 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, u *session) {
 		s.o.Wake()
 		http.Redirect(w, r, "/clocks?enrolled="+e.Clock+":"+e.UserID, http.StatusSeeOther)
 	}
+}
+
+// checkEnrollment says what is wrong with an enrolment ("" when nothing is).
+func (s *server) checkEnrollment(ctx context.Context, e store.Enrollment) string {
+	switch {
+	case e.Clock == "":
+		return "请选择打卡机"
+	case !slices.Contains(s.clockNames(), e.Clock):
+		return "打卡机 " + e.Clock + " 未在配置文件中"
+	case e.UserID == "":
+		return "请填写机内用户号"
+	case e.StaffID == "":
+		return "请填写工号"
+	}
+	unknown, err := s.st.UnknownUsers(ctx)
+	if err != nil {
+		s.log.Error("unknown users", "err", err)
+		return "数据库暂时不可用"
+	}
+	if !slices.ContainsFunc(unknown, func(x store.UnknownUser) bool { return x.Clock == e.Clock && x.UserID == e.UserID }) {
+		return "打卡机 " + e.Clock + " 上没有未登记的用户号 " + e.UserID
+	}
+	return ""
 }

@@ -188,15 +188,14 @@ func (s *server) submit(ctx context.Context, u *session, k *entryKind, vals map[
 	}
 	windows := map[string]string{}
 	for _, st := range all {
-		windows[st.StaffID] = st.Window
+		// A window head knows only their window's staff: another window's id is refused as
+		// unknown, the same answer as for a missing one, so that ids cannot be enumerated.
+		if w := u.window(); w == "" || st.Window == w {
+			windows[st.StaffID] = st.Window
+		}
 	}
-	if w := u.window(); w != "" {
-		if staffID == store.Everyone {
-			return entryResult{Status: http.StatusForbidden}
-		}
-		if sw, ok := windows[staffID]; ok && sw != w {
-			return entryResult{Status: http.StatusForbidden}
-		}
+	if u.window() != "" && staffID == store.Everyone {
+		return entryResult{Status: http.StatusForbidden}
 	}
 	known := func(id string) bool { _, ok := windows[id]; return ok }
 	if k.Name == "correction" {
@@ -386,7 +385,7 @@ type entryData struct {
 func (s *server) entryPage(w http.ResponseWriter, r *http.Request, u *session) {
 	k := kindOf(r.PathValue("kind"))
 	if k == nil {
-		http.NotFound(w, r)
+		s.notFound(w, r)
 		return
 	}
 	if !u.can(k.Role) {
@@ -408,11 +407,10 @@ func (s *server) entryPage(w http.ResponseWriter, r *http.Request, u *session) {
 func (s *server) entryPost(w http.ResponseWriter, r *http.Request, u *session) {
 	k := kindOf(r.PathValue("kind"))
 	if k == nil {
-		http.NotFound(w, r)
+		s.notFound(w, r)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, false, http.StatusBadRequest, "表单无法解析")
+	if !s.parseForm(w, r) {
 		return
 	}
 	fields := k.Fields(s)

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/kaoqin/kaoqin/ingest"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kaoqin/kaoqin/ingest"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
@@ -117,7 +120,11 @@ func newFixture(t testing.TB, st *store.Store, n int) *fixture {
 	m.Up.WithLabelValues("hall").Set(1)
 	m.Skew.WithLabelValues("hall").Set(-93)
 	m.LogUsed.WithLabelValues("hall").Set(0.42)
-	h, srv := handler(Options{DB: st, Gatherer: reg, Store: st, Rules: &rules, Clocks: []string{"hall", "side"},
+	var logger *slog.Logger
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)) // a 500's cause, when asked for with -v
+	}
+	h, srv := handler(Options{DB: st, Gatherer: reg, Store: st, Rules: &rules, Clocks: []string{"hall", "side"}, Logger: logger,
 		Now: func() time.Time { return testNow }, Wake: func() {
 			select {
 			case f.woken <- struct{}{}:

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -66,6 +67,7 @@ var funcs = template.FuncMap{
 	"unjson": strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace,
 	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"whole":  func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
+	"rowData": func(r *staffRow, date string) map[string]any { return map[string]any{"Row": r, "Date": date} },
 }
 
 // render executes a page into a buffer first, so that a template error is a 500, not half a page.
@@ -102,3 +104,19 @@ func (s *server) serverError(w http.ResponseWriter, r *http.Request, api bool, e
 }
 
 func (s *server) now() time.Time { return store.Wall(s.o.Now(), s.st.Location()) }
+
+// parseForm parses a page's form, refusing it (413 over the body cap, 400 otherwise) when it
+// cannot be read.
+func (s *server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	err := r.ParseForm()
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		s.fail(w, r, false, http.StatusRequestEntityTooLarge, "提交内容过大")
+	case err != nil:
+		s.fail(w, r, false, http.StatusBadRequest, "表单无法解析")
+	default:
+		return true
+	}
+	return false
+}

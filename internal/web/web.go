@@ -10,7 +10,10 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +51,8 @@ type Options struct {
 	Now func() time.Time
 	// SessionTTL is how long a login lasts (12h by default).
 	SessionTTL time.Duration
+	// Center is the center's name (config center.name), at the head of the reports' titles.
+	Center string
 }
 
 //go:embed templates/*.html
@@ -92,15 +97,52 @@ func handler(o Options) (http.Handler, *server) {
 	return securityHeaders(mux), s
 }
 
-// securityHeaders sets the headers every response carries: no framing, no sniffing, and a content
-// security policy that allows only this origin's stylesheet (no inline script or style at all).
+// maxBody is the one cap on a request body, for every form and API write: no entry, login or
+// administration form comes near it.
+const maxBody = 1 << 20
+
+// securityHeaders sets the headers every response carries: no framing, no sniffing, a content
+// security policy that allows only this origin's stylesheet and script (no inline script or
+// style at all), and no caching of anything but the static files (pages, the login and API
+// answers carry a user's data or tokens). It also caps every request body at maxBody and refuses
+// multipart bodies outright: no form uploads a file, and Go's multipart reader would spool the
+// parts to disk.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
+				hd.Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusUnsupportedMediaType)
+				w.Write([]byte("不支持 multipart 提交 (multipart bodies are not accepted)\n"))
+				return
+			}
+			if r.ContentLength > maxBody {
+				hd.Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				w.Write([]byte("提交内容过大 (request body too large)\n"))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// noListing serves the static files but never a directory's listing.
+func noListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }
@@ -112,6 +154,10 @@ type server struct {
 	tmpl     map[string]*template.Template
 	days     dayCache
 	sessions sessionCache
+
+	clockErrors    errorTracker
+	dir            directoryCache
+	passwordChecks atomic.Int64 // bcrypt comparisons made, for the rate limit's test
 }
 
 func newServer(o Options) *server {
@@ -161,7 +207,7 @@ func parseTemplates() map[string]*template.Template {
 
 func (s *server) routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
@@ -187,7 +233,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	page("POST /entry/{kind}", s.entryPost)
 	page("GET /audit", s.auditPage)
 	// Anything else under / needs a login too, so that an unknown path tells nothing to a stranger.
-	page("/", func(w http.ResponseWriter, r *http.Request, u *session) { http.NotFound(w, r) })
+	page("/", func(w http.ResponseWriter, r *http.Request, u *session) { s.notFound(w, r) })
 
 	api("GET /api/v1/me", s.apiMe)
 	api("POST /api/v1/logout", s.logout)

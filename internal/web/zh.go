@@ -50,3 +50,16 @@ func zh(msg string) string {
 	}
 	return strings.Join(parts, "；")
 }
+
+// errorTitles are the error pages' headings by status.
+var errorTitles = map[int]string{
+	400: "请求有误", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作", 409: "操作冲突", 413: "提交内容过大",
+	415: "不支持的提交格式", 422: "填写有误", 429: "请求过于频繁", 500: "服务器内部错误", 503: "服务暂时不可用",
+}
+
+func errorTitle(code int) string {
+	if t, ok := errorTitles[code]; ok {
+		return t
+	}
+	return "出错了"
+}

@@ -1,0 +1,1 @@
+ALTER TABLE failure_reports ADD COLUMN cancelled_at DATETIME NULL;

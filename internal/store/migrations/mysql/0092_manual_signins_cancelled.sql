@@ -1,0 +1,1 @@
+ALTER TABLE manual_signins ADD COLUMN cancelled_at DATETIME NULL;
