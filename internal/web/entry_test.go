@@ -178,7 +178,7 @@ func TestClocksAndEnroll(t *testing.T) {
 	}
 	c := f.client(t).login("admin")
 	_, body := c.get("/clocks")
-	for _, want := range []string{"hall", "side", "77", "本时段未读取", "CQZ7000001", "<td>-93</td>", "42%"} {
+	for _, want := range []string{"hall", "side", "77", "打卡时段开始后未读取", "CQZ7000001", "<td>-93 秒</td>", "42%"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("clocks page lacks %q", want)
 		}
