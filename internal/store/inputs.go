@@ -44,10 +44,10 @@ type LeaveSlip struct {
 
 // PatrolRecord is what a patrol saw: a staff member present or absent from From to To (R10, R11).
 type PatrolRecord struct {
-	ID         int64
-	StaffID    string
-	From, To   time.Time
-	Present    bool
+	ID          int64
+	StaffID     string
+	From, To    time.Time
+	Present     bool
 	Note        string
 	RecordedBy  string
 	CreatedAt   time.Time
@@ -57,10 +57,10 @@ type PatrolRecord struct {
 // FailureReport is a report that a clock could not read a finger (R9). StaffID "*" is every staff
 // member, or with Clock every staff member enrolled on that clock.
 type FailureReport struct {
-	ID         int64
-	StaffID    string
-	Clock      string
-	From, To   time.Time
+	ID          int64
+	StaffID     string
+	Clock       string
+	From, To    time.Time
 	ReportedAt  time.Time
 	Note        string
 	RecordedBy  string
@@ -70,8 +70,8 @@ type FailureReport struct {
 
 // ManualSignIn is a sign-in recorded by hand when the clock was not used; it counts as a punch.
 type ManualSignIn struct {
-	ID         int64
-	StaffID    string
+	ID          int64
+	StaffID     string
 	At          time.Time
 	Reason      string
 	RecordedBy  string

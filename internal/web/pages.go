@@ -64,9 +64,9 @@ var funcs = template.FuncMap{
 	},
 	// unjson undoes encoding/json's HTML escaping in the audit log's JSON values, so the page shows
 	// what was entered; html/template escapes it again for the page.
-	"unjson": strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace,
-	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
-	"whole":  func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
+	"unjson":  strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace,
+	"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
+	"whole":   func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
 	"rowData": func(r *staffRow, date string) map[string]any { return map[string]any{"Row": r, "Date": date} },
 }
 

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"slices"
+	"strconv"
 
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/store"
