@@ -118,6 +118,10 @@ func TestCloseAndCorrect(t *testing.T) {
 		}
 		hr := f.client(t).login("hr")
 		resp, body := hr.postForm("/month/2026-07/close", url.Values{"csrf": {hr.csrf}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "请在确认框中输入 2026-07") {
+			t.Fatalf("closing without typing the month: got %d, want 422 asking for it", resp.StatusCode)
+		}
+		resp, body = hr.postForm("/month/2026-07/close", url.Values{"csrf": {hr.csrf}, "confirm": {"2026-07"}})
 		if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "暂定") {
 			t.Fatalf("closing with provisional results: got %d, want 409 naming them", resp.StatusCode)
 		}
@@ -132,7 +136,7 @@ func TestCloseAndCorrect(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.recompute(t)
-		resp, body = hr.postForm("/month/2026-07/close", url.Values{"csrf": {hr.csrf}})
+		resp, body = hr.postForm("/month/2026-07/close", url.Values{"csrf": {hr.csrf}, "confirm": {"2026-07"}})
 		if resp.StatusCode != http.StatusSeeOther {
 			i := strings.Index(body, `class="error"`)
 			t.Fatalf("close: got %d: %s", resp.StatusCode, body[i:i+400])
