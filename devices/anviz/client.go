@@ -226,37 +226,82 @@ func (b *Bus) roundTrip(ctx context.Context, id uint32, cmd byte, data []byte) (
 	}
 }
 
-// readFrame reads exactly one response frame, never past its end, so nothing of the next frame
-// needs keeping.
+// readFrame reads the next response frame. A frame the clock sends in command form (its ping,
+// 7F) is answered on the way and not returned.
 func (b *Bus) readFrame() (Response, error) {
-	n, need := 0, ResponseHeaderLen
+	for {
+		r, c, isCmd, err := b.readOneFrame()
+		if err != nil || !isCmd {
+			return r, err
+		}
+		if err := b.deviceCommand(c); err != nil {
+			return Response{}, err
+		}
+	}
+}
+
+// deviceCommand answers a frame in command form from a clock. Networked clocks ping in this form
+// (a5 CH 7F 0000 CRC) and expect the reply form back (ACK FF, RET 0); anything else a clock might
+// send this way is not the daemon's to act on, and is skipped.
+func (b *Bus) deviceCommand(c Command) error {
+	if c.Cmd != cmdKeepAlive {
+		return nil
+	}
+	reply, err := AppendResponse(nil, Response{DeviceID: c.DeviceID, Cmd: cmdKeepAlive, Ret: RetSuccess})
+	if err != nil {
+		return err
+	}
+	if _, err := b.link.Write(reply); err != nil {
+		return fmt.Errorf("anviz: answering the clock's ping: %w", err)
+	}
+	return nil
+}
+
+// readOneFrame reads exactly one frame, never past its end, so nothing of the next frame needs
+// keeping. The first 8 bytes (shorter than any frame of either form) tell the form: a response's
+// ACK byte has AckBit set, a command's CMD byte has not.
+func (b *Bus) readOneFrame() (r Response, c Command, isCmd bool, err error) {
+	n, need, header := 0, CommandHeaderLen, 0
 	for {
 		if n > 0 && b.rbuf[0] != STX {
-			return Response{}, ErrSTX
+			return Response{}, Command{}, false, ErrSTX
 		}
 		if n >= need {
-			if need == ResponseHeaderLen {
-				var err error
-				if need, err = FrameLen(b.rbuf[:n], ResponseHeaderLen); err != nil {
-					return Response{}, err
+			if header == 0 {
+				header = ResponseHeaderLen
+				if b.rbuf[5]&AckBit == 0 {
+					header, isCmd = CommandHeaderLen, true
+				}
+				need = header
+				if n < need {
+					continue
+				}
+			}
+			if need == header {
+				if need, err = FrameLen(b.rbuf[:n], header); err != nil {
+					return Response{}, Command{}, false, err
 				}
 				if n < need {
 					continue
 				}
 			}
-			r, _, err := DecodeResponse(b.rbuf[:n])
-			return r, err
+			if isCmd {
+				c, _, err = DecodeCommand(b.rbuf[:n])
+				return Response{}, c, true, err
+			}
+			r, _, err = DecodeResponse(b.rbuf[:n])
+			return r, Command{}, false, err
 		}
 		m, err := b.link.Read(b.rbuf[n:need])
 		n += m
 		if err != nil && n < need {
 			if isTimeout(err) {
 				if n == 0 {
-					return Response{}, fmt.Errorf("%w (%w)", ErrNoReply, err)
+					return Response{}, Command{}, false, fmt.Errorf("%w (%w)", ErrNoReply, err)
 				}
-				return Response{}, fmt.Errorf("%w after %d bytes (%w)", ErrShort, n, err)
+				return Response{}, Command{}, false, fmt.Errorf("%w after %d bytes (%w)", ErrShort, n, err)
 			}
-			return Response{}, fmt.Errorf("anviz: read: %w", err)
+			return Response{}, Command{}, false, fmt.Errorf("anviz: read: %w", err)
 		}
 	}
 }
@@ -289,8 +334,9 @@ func (b *Bus) drain(ctx context.Context) error {
 	}
 }
 
-// cmdKeepAlive is what networked clocks send on their own to show they are alive (its reply form,
-// ACK FF, is the protocol's verified CRC vector). It carries nothing the daemon needs.
+// cmdKeepAlive is what networked clocks send on their own to show they are alive: in command form
+// (a5 CH 7F 0000 CRC), answered by the reply form (ACK FF, the protocol's verified CRC vector),
+// or in the reply form itself. It carries nothing the daemon needs.
 const cmdKeepAlive = 0x7F
 
 // unsolicited consumes a frame the clock sent on its own rather than as a reply.

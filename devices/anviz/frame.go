@@ -47,6 +47,10 @@ const (
 	CmdCapacity     = 0x5D
 	CmdRealtime     = 0x5F
 	CmdDeviceID     = 0x74
+
+	// CmdInitializeSystem (4F) resets a clock to its factory state: users, fingerprints, records
+	// and settings gone. No path of kaoqin sends it: AppendCommand refuses it.
+	CmdInitializeSystem = 0x4F
 )
 
 // Download parameters (first DATA byte of CmdDownload).
@@ -84,6 +88,8 @@ var (
 	ErrTooLong  = errors.New("anviz: frame LEN exceeds 400")
 	ErrCRC      = errors.New("anviz: bad CRC")
 	ErrNotReply = errors.New("anviz: ACK byte is not a reply code")
+	// ErrForbidden: a command kaoqin never sends (CmdInitializeSystem).
+	ErrForbidden = errors.New("anviz: command refused by kaoqin: 4F (Initialize System) erases the clock")
 )
 
 // Sentinels for the RET codes a caller may want to test with errors.Is.
@@ -179,8 +185,12 @@ func appendCRC(b []byte, start int) []byte {
 	return append(b, byte(crc), byte(crc>>8))
 }
 
-// AppendCommand appends the encoding of c to dst.
+// AppendCommand appends the encoding of c to dst. It refuses CmdInitializeSystem, the factory
+// reset: every frame kaoqin sends is built here, so no path can erase a clock.
 func AppendCommand(dst []byte, c Command) ([]byte, error) {
+	if c.Cmd == CmdInitializeSystem {
+		return dst, ErrForbidden
+	}
 	if len(c.Data) > MaxData {
 		return dst, fmt.Errorf("anviz: command %02X: %d data bytes, at most %d allowed", c.Cmd, len(c.Data), MaxData)
 	}

@@ -62,6 +62,9 @@ const (
 	// HangUp: on TCP the clock drops the connection without acting on the request; on a
 	// pseudo-terminal it does not answer.
 	HangUp
+	// DevicePing: before its reply the clock sends its ping in command form (a5 CH 7F 0000 CRC),
+	// as networked clocks do on their own; PingAnswers counts the replies it gets.
+	DevicePing
 )
 
 func (k FaultKind) String() string {
@@ -76,6 +79,8 @@ func (k FaultKind) String() string {
 		return "wrong-device"
 	case HangUp:
 		return "hang-up"
+	case DevicePing:
+		return "device-ping"
 	}
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
@@ -83,12 +88,12 @@ func (k FaultKind) String() string {
 // ParseFaultKind parses the names String gives (crc-error, no-answer, partial-frame,
 // wrong-device, hang-up), for command-line flags.
 func ParseFaultKind(s string) (FaultKind, error) {
-	for k := CRCError; k <= HangUp; k++ {
+	for k := CRCError; k <= DevicePing; k++ {
 		if k.String() == s {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("anvizemu: unknown fault %q: want crc-error, no-answer, partial-frame, wrong-device or hang-up", s)
+	return 0, fmt.Errorf("anvizemu: unknown fault %q: want crc-error, no-answer, partial-frame, wrong-device, hang-up or device-ping", s)
 }
 
 // Fault is a fault to inject into one clock's next matching request.
@@ -122,6 +127,7 @@ type clock struct {
 	last     []byte // DATA of the last download packet, for resend
 	faults   []Fault
 	requests map[byte]int
+	pings    int // answers to the clock's pings
 }
 
 // New returns an emulator with the given clocks.
@@ -354,7 +360,7 @@ func (e *Emulator) Requests(deviceID uint32, cmd byte) int {
 
 // Inject queues a fault on a clock; faults apply in the order injected, each once.
 func (e *Emulator) Inject(deviceID uint32, f Fault) error {
-	if f.Kind < CRCError || f.Kind > HangUp {
+	if f.Kind < CRCError || f.Kind > DevicePing {
 		return fmt.Errorf("anvizemu: unknown fault kind %d", f.Kind)
 	}
 	e.mu.Lock()
@@ -375,6 +381,28 @@ func (e *Emulator) PendingFaults(deviceID uint32) int {
 		return len(c.faults)
 	}
 	return 0
+}
+
+// PingCmd is the code of the clock's ping.
+const PingCmd = 0x7F
+
+// PingAnswers counts the answers (reply form, ACK FF) a clock got to its pings.
+func (e *Emulator) PingAnswers(deviceID uint32) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clocks[deviceID]; ok {
+		return c.pings
+	}
+	return 0
+}
+
+// answered takes a frame in reply form from the client: the answer to a ping.
+func (e *Emulator) answered(r anviz.Response) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clocks[r.DeviceID]; ok && r.Cmd == PingCmd {
+		c.pings++
+	}
 }
 
 // takeFault returns the fault that fires on this request, if any.
@@ -532,6 +560,10 @@ func (e *Emulator) handle(cmd anviz.Command) []reply {
 			f, _ := anviz.AppendResponse(nil, anviz.Response{DeviceID: c.cfg.DeviceID + 1, Cmd: cmd.Cmd})
 			out = append(out, reply{frame: f})
 			continue
+		}
+		if fault == DevicePing {
+			ping, _ := anviz.AppendCommand(nil, anviz.Command{DeviceID: c.cfg.DeviceID, Cmd: PingCmd})
+			out = append(out, reply{frame: ping})
 		}
 		ret, data := c.run(e.cfg, cmd)
 		f, _ := anviz.AppendResponse(nil, anviz.Response{DeviceID: c.cfg.DeviceID, Cmd: cmd.Cmd, Ret: ret, Data: data})

@@ -54,6 +54,21 @@ func (l *line) serve() {
 	tmp := make([]byte, 1024)
 	for {
 		for len(buf) > 0 {
+			if len(buf) > 5 && buf[5]&anviz.AckBit != 0 {
+				// The reply form, from a client answering a ping.
+				n, err := anviz.FrameLen(buf, anviz.ResponseHeaderLen)
+				if errors.Is(err, anviz.ErrShort) || err == nil && len(buf) < n {
+					break
+				}
+				if r, used, err := anviz.DecodeResponse(buf); err == nil {
+					l.e.answered(r)
+					buf = buf[:copy(buf, buf[used:])]
+				} else {
+					buf = buf[:copy(buf, buf[1:])]
+				}
+				first = time.Now()
+				continue
+			}
 			n, err := anviz.FrameLen(buf, anviz.CommandHeaderLen)
 			if errors.Is(err, anviz.ErrShort) {
 				break
