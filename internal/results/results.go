@@ -44,6 +44,9 @@ type Options struct {
 	Lease time.Duration
 	// Name identifies this worker in claims (host:pid by default).
 	Name string
+	// Leader, when set, tells whether this daemon holds the leader lease: only the leader runs
+	// the finalising pass and the sweep over all staff (every daemon recomputes claimed days).
+	Leader func() bool
 	// SweepDays is how far back, in days before today, Sweep makes sure every active staff member
 	// has a result for every working day of an open month (62; negative: no sweep).
 	SweepDays int

@@ -21,7 +21,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(lastFinal) >= w.o.FinalizeEvery {
+		if time.Since(lastFinal) >= w.o.FinalizeEvery && (w.o.Leader == nil || w.o.Leader()) {
 			if _, err := w.Finalize(ctx); err != nil && ctx.Err() == nil {
 				w.log.Warn("finalising pass failed", "err", err)
 			}
