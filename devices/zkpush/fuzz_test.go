@@ -17,6 +17,7 @@ func FuzzParseRecords(f *testing.F) {
 		"time=2026-10-14 08:50:13\tpin=1006\tcardno=0\teventaddr=1\tevent=0\tinoutstatus=0\tverifytype=15\tindex=12",
 		"time=2026-10-14 08:50:13\tpin=0\tevent=200",
 		"transaction cardno=0\tpin=88\tverified=1\tinoutstate=1\ttime_second=835000000",
+		"pin=a=b\ttime=2026-07-06 08:00:00",
 	} {
 		f.Add([]byte(s))
 	}

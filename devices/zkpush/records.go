@@ -201,6 +201,10 @@ func checkPIN(pin []byte) fault {
 		if c < ' ' || c == 0x7f {
 			return fault{format: "PIN has a control character"}
 		}
+		if c == '=' {
+			// No firmware writes one, and it would make a positional line read as key=value.
+			return fault{format: "PIN has an ="}
+		}
 	}
 	return fault{}
 }

@@ -312,3 +312,13 @@ func TestClockTime(t *testing.T) {
 }
 
 const timeFormatHTTP = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// A PIN with an = is no PIN firmware writes: refused in either shape, so that a stored punch
+// always re-reads the same.
+func TestParseRecordsPINWithEquals(t *testing.T) {
+	for _, l := range []string{"pin=a=b\ttime=2026-07-06 08:00:00", "a=b\t2026-07-06 08:00:00\t0\t1"} {
+		if b := ParseRecords([]byte(l)); b.BadLines != 1 || len(b.Records) != 0 {
+			t.Errorf("%q: got %+v, want one bad line", l, b)
+		}
+	}
+}
