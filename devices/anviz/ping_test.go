@@ -124,4 +124,3 @@ func TestInitializeSystemNeverSent(t *testing.T) {
 		}
 	}
 }
-

@@ -233,7 +233,7 @@ func TestFaultValidation(t *testing.T) {
 	}{
 		{2, Fault{Kind: NoAnswer}},
 		{1, Fault{Kind: 0}},
-		{1, Fault{Kind: HangUp + 1}},
+		{1, Fault{Kind: DevicePing + 1}},
 	}
 	for _, tt := range tests {
 		if err := e.Inject(tt.id, tt.f); err == nil {
