@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // printable makes text that came from a clock (names, serial numbers, options, user ids) safe to
@@ -12,22 +13,34 @@ import (
 // U+009B), and the invisible direction overrides that reorder what is shown, are written as Go
 // escapes (\x1b, \u202e). Every other character, Chinese included, is kept as it is.
 func printable(s string) string {
-	i := strings.IndexFunc(s, unsafeRune)
-	if i < 0 {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r) || r == utf8.RuneError && n == 1 {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	b.WriteString(s[:i])
-	for _, r := range s[i:] {
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case r == utf8.RuneError && n == 1:
+			// A byte that is not UTF-8, such as a raw 9B (CSI to an 8-bit terminal).
+			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case !unsafeRune(r):
-			b.WriteRune(r)
+			b.WriteString(s[i : i+n])
 		case r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		default:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		}
+		i += n
 	}
 	return b.String()
 }
