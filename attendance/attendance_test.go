@@ -514,6 +514,24 @@ func TestR16OffPostSlip(t *testing.T) {
 	}
 }
 
+// TestR16RecognisedWithoutSubstitute: the substitute is not an approval (issue 15). A slip with
+// the approvals its duration needs excuses what it covers; without a substitute the absence is
+// OFF_POST too, once, in its first segment.
+func TestR16RecognisedWithoutSubstitute(t *testing.T) {
+	r := defaultRules(t)
+	single := Staff{ID: "2001", Window: "公安", WindowStaff: 1}
+	slip := Leave{Ref: "l", Type: "personal", From: at("2026-07-06 08:30:00"), To: at("2026-07-06 18:00:00"), Recognised: true, OffPost: true}
+	res := Classify(r.Period(date("2026-07-06"), date("2026-07-06")), single, Inputs{Leaves: []Leave{slip}}, nil)
+	var got []string
+	for _, x := range res {
+		got = append(got, x.Findings.String()+"/"+itoa(x.OffPost)+"/"+x.LeaveType)
+	}
+	want := []string{"LEAVE;OFF_POST/1/personal", "LEAVE/0/personal"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 func itoa(n int) string { return string(rune('0' + n)) }
 
 func TestR18Findings(t *testing.T) {

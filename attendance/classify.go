@@ -139,8 +139,14 @@ func (p *Period) segment(st Staff, in *Inputs, ps []Punch, d *day, seg Segment) 
 		full, r.LeaveType = coveredByLeave(in.Leaves, start, end)
 	}
 	if full {
-		// R12: a segment on leave has no other finding.
+		// R12: a segment on leave has no other finding, but for the absence from a one-person
+		// window without a substitute (R16, clarified in issue 15): the leave is recognised and
+		// the window was left empty all the same.
 		r.Findings = OnLeave
+		if offPost > 0 {
+			r.Findings |= OffPost
+			r.OffPost = offPost
+		}
 		p.patrolEvidence(in, ev, start, end)
 		p.failureEvidence(in, ev, d, h)
 		return r

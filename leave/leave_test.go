@@ -103,12 +103,14 @@ func TestR16ApprovalsSingleStaff(t *testing.T) {
 	adv := "2026-07-03 16:00:00"
 	runSlipCases(t, []slipCase{
 		{"30 min: phone + registered, no substitute needed", single, Temporary, day + " 09:00:00", day + " 09:30:00", adv, "phone_notice;registered", true, false, false, ""},
-		{"31 min without substitute is OFF_POST", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader", false, false, true, "均按脱岗处理"},
+		// The substitute is not an approval (issue 15): the slip is recognised and OFF_POST too.
+		{"31 min without substitute is recognised and OFF_POST", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader", true, false, true, "未登记顶岗人员：另计脱岗一次"},
+		{"31 min without substitute nor approvals", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "", false, false, true, "缺少中心分管领导"},
 		{"31 min with substitute and center leader", single, Temporary, day + " 09:00:00", day + " 09:31:00", adv, "center_leader;substitute", true, false, false, ""},
 		{"half a day, center leader", single, Personal, day + " 08:30:00", day + " 12:00:00", adv, "center_leader;substitute", true, false, false, ""},
 		{"over half a day needs unit", single, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader;substitute", false, false, false, "缺少窗口单位领导、窗口单位公章"},
 		{"over half a day, complete", single, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader;unit_leader;unit_stamp;substitute", true, false, false, ""},
-		{"everything but a substitute", single, Annual, day + " 08:30:00", "2026-07-10 18:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", false, false, true, "无人顶岗"},
+		{"everything but a substitute", single, Annual, day + " 08:30:00", "2026-07-10 18:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", true, false, true, "未登记顶岗人员"},
 	})
 }
 

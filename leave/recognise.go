@@ -17,7 +17,8 @@ type Verdict struct {
 	Minutes int
 	// HalfDay: a temporary absence over an hour, booked as half a day of leave (R15).
 	HalfDay bool
-	// OffPost: over 30 minutes away from a one-person window with no substitute (R16).
+	// OffPost: over 30 minutes away from a one-person window with no substitute recorded (R16),
+	// whether the slip is recognised or not: the substitute is not an approval.
 	OffPost bool
 }
 
@@ -73,9 +74,12 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 		v.HalfDay = true
 		note("R15：临时外出 %d 个工作分钟，超过 %d 分钟：按请假半天处理", v.Minutes, r.TemporaryMinutes)
 	}
+	// Clarification (issue 15): the substitute is not an approval. A slip with the approvals its
+	// duration needs is recognised and excuses what it covers; without a recorded substitute the
+	// absence from a one-person window over the limit is OFF_POST as well.
 	if req.Substitute && !a.Has(Substitute) {
 		v.OffPost = true
-		fail("R16：离开单人窗口 %d 个工作分钟且无人顶岗：不论手续如何均按脱岗处理", v.Minutes)
+		note("R16：离开单人窗口 %d 个工作分钟，未登记顶岗人员：另计脱岗一次", v.Minutes)
 	}
 	if missing := need &^ a.Tokens; missing != 0 {
 		fail("%s（%d 个工作分钟）须有%s；缺少%s（手续不齐不予认可）", tier, v.Minutes, need.Chinese(), missing.Chinese())
