@@ -325,11 +325,11 @@ func TestClosedMonthChangesOnlyByCorrection(t *testing.T) {
 			t.Errorf("second close got %v, want ErrAlreadyClosed", err)
 		}
 		before := get(t, s, "1001", "2026-07-07", "am")
-		// New inputs arrive: a punch and a slip. They are stored, the days marked, and dropped.
+		// New inputs arrive: a punch is stored, its day marked, and dropped; a slip is refused (本月已结账，请用更正).
 		punch(t, s, "1@2026-07-07 08:29:00")
 		if _, err := s.AddLeaveSlips(ctx, []store.LeaveSlip{{StaffID: "1001", Type: "sick", Start: wall("2026-07-07 08:00:00"),
-			End: wall("2026-07-07 18:00:00"), FiledAt: wall("2026-07-01 00:00:00"), Approvals: "window_head;center_leader"}}, "clerk"); err != nil {
-			t.Fatal(err)
+			End: wall("2026-07-07 18:00:00"), FiledAt: wall("2026-07-01 00:00:00"), Approvals: "window_head;center_leader"}}, "clerk"); !errors.Is(err, store.ErrMonthClosed) {
+			t.Fatalf("slip in a closed month: got %v, want ErrMonthClosed", err)
 		}
 		if got := drain(t, w); got != 1 {
 			t.Errorf("claimed %d days, want 1", got)

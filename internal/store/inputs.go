@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,12 +216,51 @@ func (s *Store) addInputs(ctx context.Context, entity, actor string, staffIDs []
 			}
 			dirty = append(dirty, a.days...)
 		}
-		return s.markDays(ctx, tx, dedupeDays(dirty), now)
+		dirty = dedupeDays(dirty)
+		if err := s.refuseClosed(ctx, tx, dirty); err != nil {
+			return err
+		}
+		return s.markDays(ctx, tx, dirty, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// MonthClosedError refuses an entry that touches a day of a closed month: its results change
+// only by a correction (kaoqin month correct, or the correction page), never silently by an
+// entry that would be stored and not applied. It is ErrMonthClosed and ErrBadInput.
+type MonthClosedError struct{ Month string }
+
+func (e *MonthClosedError) Error() string {
+	return e.Month + " 本月已结账，请用更正（kaoqin month correct）"
+}
+
+// Is makes errors.Is see ErrMonthClosed and ErrBadInput.
+func (e *MonthClosedError) Is(target error) bool {
+	return target == ErrMonthClosed || target == ErrBadInput
+}
+
+// refuseClosed fails with a *MonthClosedError when one of days is in a closed month. It reads the
+// closings in the entry's transaction, so that an entry and a closing cannot pass each other.
+func (s *Store) refuseClosed(ctx context.Context, tx *sqlx.Tx, days []DirtyDay) error {
+	var months []string
+	for _, d := range days {
+		if m := monthOf(d.Day); !slices.Contains(months, m) {
+			months = append(months, m)
+		}
+	}
+	closed, err := closedIn(ctx, tx, s.rebind, months)
+	if err != nil {
+		return err
+	}
+	for _, m := range months {
+		if closed[m] {
+			return &MonthClosedError{Month: m}
+		}
+	}
+	return nil
 }
 
 // recordedBy is who recorded an entry: its own field, else the actor entering it.
