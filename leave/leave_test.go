@@ -192,3 +192,28 @@ func TestR9FailureReportApplies(t *testing.T) {
 		}
 	}
 }
+
+// TestVerdictWords: what the pages say of a slip, without rule numbers.
+func TestVerdictWords(t *testing.T) {
+	r := attendance.DefaultRules()
+	adv := "2026-07-03 16:00:00"
+	for _, tc := range []struct {
+		name                 string
+		staff                attendance.Staff
+		typ                  Type
+		start, end, filed, a string
+		want                 string
+	}{
+		{"complete", multi, Personal, day + " 08:30:00", day + " 18:00:00", adv, "window_head;center_leader", "手续齐全"},
+		{"no window head", multi, Personal, day + " 08:30:00", day + " 18:00:00", adv, "center_leader", "缺少窗口负责人签字"},
+		{"nothing", multi, Personal, day + " 08:30:00", "2026-07-07 18:00:00", adv, "", "缺少窗口负责人签字、中心分管领导签字、窗口单位领导签字、窗口单位公章"},
+		{"late, no phone", multi, Personal, day + " 08:30:00", day + " 12:00:00", day + " 09:00:00", "window_head;center_leader", "事后提交，且无电话报备"},
+		{"sick without certificate", multi, Sick, day + " 08:30:00", "2026-07-09 18:00:00", adv, "window_head;center_leader;unit_leader;unit_stamp", "缺少医院证明"},
+		{"one-person window, no substitute", single, Personal, day + " 08:30:00", day + " 12:00:00", adv, "center_leader", "手续齐全（未登记顶岗人员，另计脱岗）"},
+	} {
+		s := Slip{Ref: "x", StaffID: tc.staff.ID, Type: tc.typ, Start: at(tc.start), End: at(tc.end), FiledAt: at(tc.filed), Approvals: approvals(t, tc.a)}
+		if got := Recognise(&r, tc.staff, s).Words(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

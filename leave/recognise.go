@@ -2,6 +2,7 @@ package leave
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kaoqin/kaoqin/attendance"
@@ -20,21 +21,53 @@ type Verdict struct {
 	// OffPost: over 30 minutes away from a one-person window with no substitute recorded (R16),
 	// whether the slip is recognised or not: the substitute is not an approval.
 	OffPost bool
+	// Missing is what an unrecognised slip lacks, in short words for people without rule
+	// numbers ("缺少窗口负责人签字"), for the pages.
+	Missing []string
+}
+
+// Words is the verdict as the pages show it: "手续齐全", or what is missing.
+func (v Verdict) Words() string {
+	if v.Recognised {
+		if v.OffPost {
+			return "手续齐全（未登记顶岗人员，另计脱岗）"
+		}
+		return "手续齐全"
+	}
+	return strings.Join(v.Missing, "；")
+}
+
+// signed are the approvals given by a signature.
+const signed = WindowHead | CenterLeader | UnitLeader
+
+// lacking words missing tokens: "缺少窗口负责人签字、窗口单位公章".
+func lacking(t Token) string {
+	var out []string
+	for i, n := range tokenChinese {
+		if tok := Token(1 << i); t&tok != 0 {
+			if tok&signed != 0 {
+				n += "签字"
+			}
+			out = append(out, n)
+		}
+	}
+	return "缺少" + strings.Join(out, "、")
 }
 
 // Recognise judges slip s of staff member st (R14–R17).
 func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	v := Verdict{Recognised: true}
-	fail := func(format string, args ...any) {
+	fail := func(missing, format string, args ...any) {
 		v.Recognised = false
 		v.Reasons = append(v.Reasons, fmt.Sprintf(format, args...))
+		v.Missing = append(v.Missing, missing)
 	}
 	note := func(format string, args ...any) { v.Reasons = append(v.Reasons, fmt.Sprintf(format, args...)) }
 	if _, ok := ParseType(string(s.Type)); !ok {
-		fail("未知的假别 %q", s.Type)
+		fail("假别不明", "未知的假别 %q", s.Type)
 	}
 	if s.End.Before(s.Start) {
-		fail("R12：假条结束时间（%s）早于开始时间（%s）", fmtTime(s.End), fmtTime(s.Start))
+		fail("结束时间早于开始时间", "R12：假条结束时间（%s）早于开始时间（%s）", fmtTime(s.End), fmtTime(s.Start))
 		return v
 	}
 	v.Minutes = r.WorkingMinutes(s.Start, s.End)
@@ -46,13 +79,13 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	case !s.FiledAt.After(s.Start):
 		note("R14：%s 提交，事前备案", fmtTime(s.FiledAt))
 	case !a.Has(PhoneNotice):
-		fail("R14：%s 提交，晚于开始时间 %s，且无电话报备（事后备案不予认可）", fmtTime(s.FiledAt), fmtTime(s.Start))
+		fail("事后提交，且无电话报备", "R14：%s 提交，晚于开始时间 %s，且无电话报备（事后备案不予认可）", fmtTime(s.FiledAt), fmtTime(s.Start))
 	case a.PhoneNoticeAt.IsZero():
 		// Decision: a phone notice without its time cannot show it came before the start.
-		fail("R14：%s 提交，晚于开始时间 %s；电话报备未注明时间，不能证明在开始前报备（写作 phone_notice@YYYY-MM-DD HH:MM:SS）",
+		fail("事后提交，电话报备未注明时间", "R14：%s 提交，晚于开始时间 %s；电话报备未注明时间，不能证明在开始前报备（写作 phone_notice@YYYY-MM-DD HH:MM:SS）",
 			fmtTime(s.FiledAt), fmtTime(s.Start))
 	case a.PhoneNoticeAt.After(s.Start):
-		fail("R14：电话报备时间 %s 晚于开始时间 %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.Start))
+		fail("电话报备晚于请假开始时间", "R14：电话报备时间 %s 晚于开始时间 %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.Start))
 	default:
 		due := startDay
 		for i := 0; i < r.PhoneNoticeWorkingDays; i++ {
@@ -62,7 +95,7 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 		if s.FiledAt.Before((due + 1).Time()) {
 			note("R14：开始前 %s 电话报备，书面假条 %s 提交，未超过 %s", fmtTime(a.PhoneNoticeAt), fmtTime(s.FiledAt), due)
 		} else {
-			fail("R14：开始前 %s 电话报备，但书面假条 %s 才提交，已超过 %s（请假开始后的第一个工作日）",
+			fail("书面假条逾期提交", "R14：开始前 %s 电话报备，但书面假条 %s 才提交，已超过 %s（请假开始后的第一个工作日）",
 				fmtTime(a.PhoneNoticeAt), fmtTime(s.FiledAt), due)
 		}
 	}
@@ -82,7 +115,7 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 		note("R16：离开单人窗口 %d 个工作分钟，未登记顶岗人员：另计脱岗一次", v.Minutes)
 	}
 	if missing := need &^ a.Tokens; missing != 0 {
-		fail("%s（%d 个工作分钟）须有%s；缺少%s（手续不齐不予认可）", tier, v.Minutes, need.Chinese(), missing.Chinese())
+		fail(lacking(missing), "%s（%d 个工作分钟）须有%s；缺少%s（手续不齐不予认可）", tier, v.Minutes, need.Chinese(), missing.Chinese())
 	} else {
 		note("%s（%d 个工作分钟）：%s齐全", tier, v.Minutes, need.Chinese())
 	}
@@ -91,11 +124,11 @@ func Recognise(r *attendance.Rules, st attendance.Staff, s Slip) Verdict {
 	if missing := req.Attachments &^ a.Tokens; missing != 0 {
 		switch s.Type {
 		case Sick:
-			fail("R17：病假超过 %d 个工作日须附医院证明", r.SickCertDays)
+			fail(lacking(missing), "R17：病假超过 %d 个工作日须附医院证明", r.SickCertDays)
 		case Meeting:
-			fail("R17：会议培训假须附窗口单位证明和会议培训通知；缺少%s", missing.Chinese())
+			fail(lacking(missing), "R17：会议培训假须附窗口单位证明和会议培训通知；缺少%s", missing.Chinese())
 		case Study:
-			fail("R17：函授学习假须附函授学习证明")
+			fail(lacking(missing), "R17：函授学习假须附函授学习证明")
 		}
 	}
 	return v
