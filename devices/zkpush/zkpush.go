@@ -323,7 +323,7 @@ func ParseRegistry(body []byte) map[string]string {
 			kv, body = body, nil
 		}
 		k, v, ok := bytes.Cut(bytes.TrimSpace(kv), []byte{'='})
-		k = bytes.TrimPrefix(bytes.TrimSpace(k), []byte{'~'})
+		k = bytes.TrimLeft(bytes.TrimSpace(k), "~")
 		if !ok || len(k) == 0 || len(k) > 64 {
 			continue
 		}
