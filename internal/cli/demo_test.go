@@ -109,6 +109,7 @@ func TestDemoReportMatchesWhatWasPlayed(t *testing.T) {
 			}
 		}
 	}
+	checkDemoFiles(t, d.outDir, sc)
 	cancel()
 	if err := <-done; err != nil && err != context.Canceled {
 		t.Errorf("demo stop: %v", err)
