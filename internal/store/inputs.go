@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,11 +201,20 @@ func (s *Store) addInputs(ctx context.Context, entity, actor string, staffIDs []
 		if err := s.knownStaff(ctx, tx, staffIDs); err != nil {
 			return err
 		}
+		closed, err := s.closedMonths(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var dirty []DirtyDay
 		for i := 0; i < n; i++ {
 			a, err := insert(tx, i, now)
 			if err != nil {
 				return err
+			}
+			for _, d := range a.days {
+				if m := monthOf(d.Day); closed[m] {
+					return fmt.Errorf("%s %d: %w", strings.ReplaceAll(entity, "_", " "), i+1, &MonthClosedError{Month: m})
+				}
 			}
 			out = append(out, a.id)
 			a.value["id"] = a.id
@@ -216,11 +224,7 @@ func (s *Store) addInputs(ctx context.Context, entity, actor string, staffIDs []
 			}
 			dirty = append(dirty, a.days...)
 		}
-		dirty = dedupeDays(dirty)
-		if err := s.refuseClosed(ctx, tx, dirty); err != nil {
-			return err
-		}
-		return s.markDays(ctx, tx, dirty, now)
+		return s.markDays(ctx, tx, dedupeDays(dirty), now)
 	})
 	if err != nil {
 		return nil, err
@@ -242,25 +246,18 @@ func (e *MonthClosedError) Is(target error) bool {
 	return target == ErrMonthClosed || target == ErrBadInput
 }
 
-// refuseClosed fails with a *MonthClosedError when one of days is in a closed month. It reads the
-// closings in the entry's transaction, so that an entry and a closing cannot pass each other.
-func (s *Store) refuseClosed(ctx context.Context, tx *sqlx.Tx, days []DirtyDay) error {
-	var months []string
-	for _, d := range days {
-		if m := monthOf(d.Day); !slices.Contains(months, m) {
-			months = append(months, m)
-		}
+// closedMonths reads the closed months in an entry's transaction, so that an entry and a
+// closing cannot pass each other unseen.
+func (s *Store) closedMonths(ctx context.Context, tx *sqlx.Tx) (map[string]bool, error) {
+	var ms []string
+	if err := tx.SelectContext(ctx, &ms, "SELECT month FROM month_closings"); err != nil {
+		return nil, fmt.Errorf("store: month closings: %w", err)
 	}
-	closed, err := closedIn(ctx, tx, s.rebind, months)
-	if err != nil {
-		return err
+	out := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		out[m] = true
 	}
-	for _, m := range months {
-		if closed[m] {
-			return &MonthClosedError{Month: m}
-		}
-	}
-	return nil
+	return out, nil
 }
 
 // recordedBy is who recorded an entry: its own field, else the actor entering it.

@@ -35,6 +35,7 @@ var zhMessages = []struct {
 	{regexp.MustCompile(`^a leave type goes with LEAVE only$`), "只有结果为请假时才选择假别"},
 	{regexp.MustCompile(`^the month of (\S+) is not closed.*$`), "$1 所在月份尚未结账：请改为录入假条、巡查记录或故障报告"},
 	{regexp.MustCompile(`^no result for (\S+) (\S+) (\S+)$`), "没有 $1 在 $2 $3 的考勤结果"},
+	{regexp.MustCompile(`^(?:[a-z ]+ \d+: )?(\d{4}-\d{2}) 本月已结账，请用更正.*$`), "$1 本月已结账，请用更正"},
 }
 
 // zh puts an entry problem (possibly several joined by "；") into Chinese.
