@@ -63,39 +63,53 @@ func (c *nodeConnector) dial(ctx context.Context, i int) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := nodeReady(ctx, dc); err != nil {
+	galera, err := nodeReady(ctx, dc)
+	if err != nil {
 		dc.Close()
 		return nil, err
+	}
+	if galera {
+		// Causal reads: a node applies the others' commits a little later than they return, so
+		// without this a daemon could read a lease, a schema version or a closing older than one
+		// another daemon already committed through another node. Writes need no such wait: they
+		// are certified against everything committed before them.
+		if e, ok := dc.(driver.ExecerContext); ok {
+			if _, err := e.ExecContext(ctx, "SET SESSION wsrep_sync_wait = 1", nil); err != nil {
+				dc.Close()
+				return nil, err
+			}
+		}
 	}
 	return dc, nil
 }
 
-// nodeReady returns nil when the server is ready for queries: wsrep_ready ON, or no wsrep at all.
-func nodeReady(ctx context.Context, dc driver.Conn) error {
+// nodeReady returns nil when the server is ready for queries: wsrep_ready ON, or no wsrep at all;
+// galera tells which.
+func nodeReady(ctx context.Context, dc driver.Conn) (galera bool, err error) {
 	q, ok := dc.(driver.QueryerContext)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	rows, err := q.QueryContext(ctx, "SHOW STATUS LIKE 'wsrep_ready'", nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rows.Close()
 	vals := make([]driver.Value, len(rows.Columns()))
 	if err := rows.Next(vals); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // not a Galera node
+			return false, nil // not a Galera node
 		}
-		return err
+		return false, err
 	}
 	v := fmt.Sprint(vals[len(vals)-1])
 	if b, ok := vals[len(vals)-1].([]byte); ok {
 		v = string(b)
 	}
 	if !strings.EqualFold(v, "ON") {
-		return fmt.Errorf("node is not ready (wsrep_ready %s)", v)
+		return true, fmt.Errorf("node is not ready (wsrep_ready %s)", v)
 	}
-	return nil
+	return true, nil
 }
 
 // Connect opens a connection to the current node, or to the next ready one when it fails.
