@@ -8,8 +8,8 @@
 #   .ci/galera.sh start-node DIR N start node N again; it rejoins by IST or SST
 #   .ci/galera.sh dsns DIR         the three DSNs, comma-separated (KAOQIN_TEST_GALERA_DSNS)
 #
-# Ports: SQL 127.0.0.1:$KAOQIN_GALERA_PORT+N (default 33060+N), group communication 45670+N, IST
-# 45680+N, SST 45690+N. The rsync SST daemon drops to `nobody`, and mariadbd refuses to run as root
+# Ports, from base B=$KAOQIN_GALERA_PORT (default 33060): SQL 127.0.0.1:B+N, group communication
+# B+1000+N, IST B+1100+N, SST B+1200+N; the same variable must be set for every command. The rsync SST daemon drops to `nobody`, and mariadbd refuses to run as root
 # without --user, so the nodes run as `mysql` with their directories chowned to it. skip-name-resolve
 # is set, so root over TCP is 'root'@'127.0.0.1', created on node 1 and replicated.
 set -euo pipefail
@@ -52,12 +52,12 @@ max_connections=400
 wsrep_on=ON
 wsrep_provider=/usr/lib/galera/libgalera_smm.so
 wsrep_cluster_name=kaoqin_ci
-wsrep_cluster_address=gcomm://127.0.0.1:45671,127.0.0.1:45672,127.0.0.1:45673
+wsrep_cluster_address=gcomm://127.0.0.1:$((base + 1001)),127.0.0.1:$((base + 1002)),127.0.0.1:$((base + 1003))
 wsrep_node_name=n$n
 wsrep_node_address=127.0.0.1
-wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:$((45670 + n));ist.recv_addr=127.0.0.1:$((45680 + n));gcache.size=128M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S"
+wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:$((base + 1000 + n));ist.recv_addr=127.0.0.1:$((base + 1100 + n));gcache.size=128M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S"
 wsrep_sst_method=rsync
-wsrep_sst_receive_address=127.0.0.1:$((45690 + n))
+wsrep_sst_receive_address=127.0.0.1:$((base + 1200 + n))
 wsrep_slave_threads=2
 EOF
   chown -R mysql:mysql "$nd"
