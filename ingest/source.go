@@ -94,31 +94,38 @@ func (z zkConn) Usage(ctx context.Context) (int, int, error) {
 // position; if that record is no longer there the log was cleared or replaced, and everything is
 // handed on (the store's uniqueness absorbs what it already has).
 func (z zkConn) Pull(ctx context.Context, cur store.Cursor, save SaveFunc) error {
-	recs, err := z.c.Attendance(ctx)
+	// The log stays as it arrived; only the anchor and the records past it are decoded, so a
+	// read holds its bytes once plus the new punches.
+	set, err := z.c.AttendanceSet(ctx)
 	if err != nil {
 		return err
 	}
 	if err := faults.Hit(faults.ClockRead); err != nil {
 		return err
 	}
+	n := set.Len()
 	start := 0
-	if p := int(cur.Position); p > 0 && p <= len(recs) {
-		a := recs[p-1]
+	if p := int(cur.Position); p > 0 && p <= n {
+		a := set.At(p - 1)
 		if a.UserID == cur.AnchorUser && store.WallString(a.Time) == cur.AnchorAt {
 			start = p
 		}
 	}
 	next := cur
-	next.Position = int64(len(recs))
-	if len(recs) > 0 {
-		last := recs[len(recs)-1]
+	next.Position = int64(n)
+	if n > 0 {
+		last := set.At(n - 1)
 		next.AnchorUser, next.AnchorAt = last.UserID, store.WallString(last.Time)
 	} else {
 		next.AnchorUser, next.AnchorAt = "", ""
 	}
-	out := make([]Record, 0, len(recs)-start)
-	for _, r := range recs[start:] {
-		out = append(out, Record{UserID: r.UserID, Time: r.Time, Verify: r.Verify, State: r.State})
+	out := make([]Record, 0, n-start)
+	var batch []zk.Record
+	for from := start; from < n; from += 4096 {
+		batch = set.Decode(batch[:0], from, min(n, from+4096))
+		for _, r := range batch {
+			out = append(out, Record{UserID: r.UserID, Time: r.Time, Verify: r.Verify, State: r.State})
+		}
 	}
 	return save(ctx, out, &next)
 }

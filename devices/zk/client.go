@@ -757,9 +757,20 @@ func (c *Client) ClearAttendanceLog(ctx context.Context) error {
 }
 
 // Attendance reads the whole attendance log. The clock has no "since" filter: every read returns
-// every punch, and de-duplication is the caller's.
+// every punch, and de-duplication is the caller's. It holds every record decoded (72 bytes each in
+// memory for a 40-byte record on the wire); AttendanceSet holds the log as it arrived.
 func (c *Client) Attendance(ctx context.Context) ([]Record, error) {
-	var recs []Record
+	set, err := c.AttendanceSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return set.Decode(nil, 0, set.Len()), nil
+}
+
+// AttendanceSet reads the whole attendance log, as Attendance does, and returns it undecoded: a
+// read costs the bytes received, once, and the caller decodes the records it wants.
+func (c *Client) AttendanceSet(ctx context.Context) (*RecordSet, error) {
+	var set *RecordSet
 	err := c.do(ctx, func() error {
 		s, err := c.sizes(ctx)
 		if err != nil {
@@ -780,13 +791,12 @@ func (c *Client) Attendance(ctx context.Context) ([]Record, error) {
 				c.recSize = size
 			}
 		}
-		recs, err = DecodeRecords(nil, body, size)
-		if err != nil {
+		if set, err = NewRecordSet(body, size); err != nil {
 			return fmt.Errorf("zk: attendance log: %w", err)
 		}
-		return c.checkCount(ctx, "attendance log", len(recs), s.Records, func(s Sizes) int { return s.Records })
+		return c.checkCount(ctx, "attendance log", set.Len(), s.Records, func(s Sizes) int { return s.Records })
 	})
-	return recs, err
+	return set, err
 }
 
 // checkCount holds a bulk read to the clock's own count: a set that decodes fewer records than

@@ -199,6 +199,50 @@ func DecodeRecords(dst []Record, data []byte, size int) ([]Record, error) {
 	return dst, nil
 }
 
+// RecordSet is an attendance log as it arrived: records of one layout, decoded on demand. It is
+// not safe for concurrent use (decoding shares user id strings between records).
+type RecordSet struct {
+	data []byte
+	size int
+	ids  map[string]string
+}
+
+// NewRecordSet wraps data, a run of records of size bytes each (the log without its length
+// prefix). It keeps data.
+func NewRecordSet(data []byte, size int) (*RecordSet, error) {
+	if !validSize(size, RecordSizes) {
+		return nil, fmt.Errorf("%w: attendance record size %d, want 8, 16, 40 or 49", ErrMalformed, size)
+	}
+	if len(data)%size != 0 {
+		return nil, fmt.Errorf("%w: %d bytes of records is not a whole number of %d-byte records", ErrMalformed, len(data), size)
+	}
+	return &RecordSet{data: data, size: size, ids: map[string]string{}}, nil
+}
+
+// Len is the number of records.
+func (s *RecordSet) Len() int { return len(s.data) / s.size }
+
+// RecordSize is the layout, 8, 16, 40 or 49 bytes.
+func (s *RecordSet) RecordSize() int { return s.size }
+
+// At decodes record i.
+func (s *RecordSet) At(i int) Record {
+	var r Record
+	decodeRecordInto(&r, s.data[i*s.size:(i+1)*s.size], s.ids) // the size is valid: no error
+	return r
+}
+
+// Decode appends records [from, to) to dst.
+func (s *RecordSet) Decode(dst []Record, from, to int) []Record {
+	dst = growRecords(dst, to-from)
+	base := len(dst)
+	dst = dst[:base+to-from]
+	for i := from; i < to; i++ {
+		decodeRecordInto(&dst[base+i-from], s.data[i*s.size:(i+1)*s.size], s.ids)
+	}
+	return dst
+}
+
 func growRecords(s []Record, n int) []Record {
 	if cap(s)-len(s) >= n {
 		return s

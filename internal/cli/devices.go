@@ -28,7 +28,9 @@ type deviceSession interface {
 	identity(ctx context.Context) ([][2]string, error)
 	time(ctx context.Context) (time.Time, error)
 	setTime(ctx context.Context, t time.Time) error
-	records(ctx context.Context) ([]deviceRecord, error)
+	// records hands each record of the clock's log to fn, in the clock's order, holding no more
+	// of the log than the protocol's read needs.
+	records(ctx context.Context, fn func(deviceRecord) error) error
 	close() error
 }
 
@@ -52,16 +54,18 @@ func (s zkSession) identity(ctx context.Context) ([][2]string, error) {
 func (s zkSession) time(ctx context.Context) (time.Time, error)    { return s.c.Time(ctx) }
 func (s zkSession) setTime(ctx context.Context, t time.Time) error { return s.c.SetTime(ctx, t) }
 func (s zkSession) close() error                                   { return s.c.Close() }
-func (s zkSession) records(ctx context.Context) ([]deviceRecord, error) {
-	recs, err := s.c.Attendance(ctx)
+func (s zkSession) records(ctx context.Context, fn func(deviceRecord) error) error {
+	set, err := s.c.AttendanceSet(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]deviceRecord, len(recs))
-	for i, r := range recs {
-		out[i] = deviceRecord{r.UserID, r.Time, r.Verify, r.State}
+	for i := range set.Len() {
+		r := set.At(i)
+		if err := fn(deviceRecord{r.UserID, r.Time, r.Verify, r.State}); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 type anvizSession struct {
@@ -98,15 +102,16 @@ func (s anvizSession) close() error                                   { return s
 
 // records reads every record without touching the "new" marks: pulling to a file must not
 // take records away from the daemon.
-func (s anvizSession) records(ctx context.Context) ([]deviceRecord, error) {
-	var out []deviceRecord
+func (s anvizSession) records(ctx context.Context, fn func(deviceRecord) error) error {
 	_, err := s.c.ReadAll(ctx, func(rs []anviz.Record) error {
 		for _, r := range rs {
-			out = append(out, deviceRecord{r.UserID, r.Time, r.Backup, r.State})
+			if err := fn(deviceRecord{r.UserID, r.Time, r.Backup, r.State}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	return out, err
+	return err
 }
 
 // deviceFlags are the ways to name a clock: a configured NAME, or its address on the command line.
@@ -311,38 +316,54 @@ func runDevicesPull(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "kaoqin devices pull: --out FILE.csv is required")
 			return exitUsage
 		}
-		recs, err := d.records(ctx)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "kaoqin devices pull: clock %s: %s\n", c.Name, printable(err.Error()))
+		n, err := writeRecordsCSV(*out, c.Name, func(fn func(deviceRecord) error) error { return d.records(ctx, fn) })
+		var re *readErr
+		if errors.As(err, &re) {
+			fmt.Fprintf(e.stderr, "kaoqin devices pull: clock %s: %s\n", c.Name, printable(re.err.Error()))
 			return exitFail
 		}
-		if err := writeRecordsCSV(*out, c.Name, recs); err != nil {
+		if err != nil {
 			fmt.Fprintf(e.stderr, "kaoqin devices pull: %v\n", err)
 			return exitFail
 		}
-		fmt.Fprintf(e.stdout, "%d records from %s written to %s\n", len(recs), c.Name, *out)
+		fmt.Fprintf(e.stdout, "%d records from %s written to %s\n", n, c.Name, *out)
 		return exitOK
 	})
 }
 
-// writeRecordsCSV writes through a temporary file renamed into place, so a failed pull leaves no
-// half-written file behind.
-func writeRecordsCSV(path, clock string, recs []deviceRecord) error {
+// readErr marks a failure of the clock, not of the file, in writeRecordsCSV.
+type readErr struct{ err error }
+
+func (e *readErr) Error() string { return e.err.Error() }
+
+// writeRecordsCSV writes the records each hands on as they come, through a temporary file renamed
+// into place, so a failed pull leaves no half-written file behind. A failure of each comes back as
+// a *readErr.
+func writeRecordsCSV(path, clock string, each func(func(deviceRecord) error) error) (int, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".pull-*.csv")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.Remove(tmp.Name())
+	defer tmp.Close()
 	w := csv.NewWriter(tmp)
 	w.Write([]string{"clock", "user_id", "time", "verify", "state"})
-	for _, r := range recs {
-		w.Write([]string{clock, r.UserID, store.WallString(r.Time), strconv.Itoa(r.Verify), strconv.Itoa(r.State)})
+	n := 0
+	if err := each(func(r deviceRecord) error {
+		n++
+		return w.Write([]string{clock, r.UserID, store.WallString(r.Time), strconv.Itoa(r.Verify), strconv.Itoa(r.State)})
+	}); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return 0, err
+		}
+		return 0, &readErr{err}
 	}
 	w.Flush()
 	if err := errors.Join(w.Error(), tmp.Close()); err != nil {
-		return err
+		return 0, err
 	}
-	return os.Rename(tmp.Name(), path)
+	return n, os.Rename(tmp.Name(), path)
 }
 
 func runDevicesClear(ctx context.Context, e *env, args []string) int {
