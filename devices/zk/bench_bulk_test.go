@@ -16,8 +16,8 @@ type bulkLink struct {
 	mu     sync.Mutex
 	set    []byte
 	chunks map[uint32][]byte // READ_BUFFER answer by start: PREPARE_DATA, one DATA, ACK_OK (reply id patched per request)
-	out    [][]byte // replies queued, read in order
-	small  []byte   // buffer of the small replies
+	out    [][]byte          // replies queued, read in order
+	small  []byte            // buffer of the small replies
 	sizes  []byte
 }
 
