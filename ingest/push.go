@@ -81,6 +81,11 @@ func NewPushMetrics(reg prometheus.Registerer) *PushMetrics {
 		Help: "Punches of a push clock stored with an optional field (status, verify, work code) that was not a number: stored as 0, the clock's line kept in punches.unread."},
 		[]string{"clock"})
 	reg.MustRegister(m.Requests, m.BadLines, m.OtherRecords, m.Flagged)
+	// Every outcome at 0 from the start (the list of the help text).
+	for _, k := range []string{"handshake", "upload", "other_table", "photo", "poll", "result", "querydata", "registry", "config", "time",
+		"ping", "unknown_device", "auth_failed", "rate_limited", "bad_request", "too_large", "database_error"} {
+		m.Requests.WithLabelValues(k)
+	}
 	return m
 }
 
@@ -171,6 +176,7 @@ func (r *Receiver) Apply(clocks []config.Clock) {
 			r.state[c.Name] = &pushState{}
 		}
 		r.o.Metrics.ReadInterval.WithLabelValues(c.Name).Set(r.o.Delay.Seconds())
+		r.o.Metrics.zero(c.Name)
 		if r.o.PushMetrics != nil {
 			r.o.PushMetrics.BadLines.WithLabelValues(c.Name)
 			r.o.PushMetrics.Flagged.WithLabelValues(c.Name)

@@ -27,13 +27,20 @@ type monthlyReports struct {
 	rules *attendance.Rules
 	log   *slog.Logger
 	now   func() time.Time
+	// gid owns the directory and the reports (reports.group), -1 for the daemon's own group.
+	gid int
 }
 
 func startMonthlyReports(cfg *config.Config, st *store.Store, rules *attendance.Rules, log *slog.Logger) (stop func(), err error) {
 	if cfg.Reports.Dir == "" || cfg.Reports.Monthly == "" {
 		return func() {}, nil
 	}
-	m := &monthlyReports{dir: cfg.Reports.Dir, loc: cfg.Location(), st: st, rules: rules, log: log.With("job", "monthly-report"), now: time.Now}
+	m := &monthlyReports{dir: cfg.Reports.Dir, loc: cfg.Location(), st: st, rules: rules, log: log.With("job", "monthly-report"), now: time.Now, gid: -1}
+	if cfg.Reports.Group != "" {
+		if m.gid, err = config.LookupGroup(cfg.Reports.Group); err != nil {
+			return nil, fmt.Errorf("reports.group: %w", err)
+		}
+	}
 	c := cron.New(cron.WithLocation(cfg.Location()), cron.WithParser(cronSpec{}))
 	if _, err := c.AddFunc(cfg.Reports.Monthly, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -65,7 +72,7 @@ func (m *monthlyReports) write(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	rep := reports.BuildMonth(in)
-	if err := os.MkdirAll(m.dir, 0o750); err != nil {
+	if err := reportsDir(m.dir, m.gid); err != nil {
 		return nil, err
 	}
 	stamp := now.Format("20060102-1504")
@@ -75,7 +82,7 @@ func (m *monthlyReports) write(ctx context.Context) ([]string, error) {
 		write func(io.Writer) error
 	}{{"xlsx", rep.WriteXLSX}, {"csv", rep.WriteCSV}, {"html", rep.WriteHTML}} {
 		path := filepath.Join(m.dir, fmt.Sprintf("kaoqin-%s-made-%s.%s", first.Format("2006-01"), stamp, f.ext))
-		if err := writeAtomically(path, f.write); err != nil {
+		if err := writeShared(path, m.gid, f.write); err != nil {
 			return files, err
 		}
 		files = append(files, path)
@@ -84,9 +91,53 @@ func (m *monthlyReports) write(ctx context.Context) ([]string, error) {
 	return files, nil
 }
 
+// reportsDir makes the reports directory 0750, of group gid when gid >= 0, so that the group
+// (HR's share) may list and read it and nobody else may.
+func reportsDir(dir string, gid int) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	// MkdirAll is subject to the umask; the mode is what the docs state (a setgid bit an operator
+	// set is kept).
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if mode := fi.Mode()&(os.ModeSetgid|os.ModeSticky) | 0o750; fi.Mode()&(os.ModePerm|os.ModeSetgid|os.ModeSticky) != mode {
+		if err := os.Chmod(dir, mode); err != nil {
+			return err
+		}
+	}
+	if gid >= 0 {
+		if err := os.Chown(dir, -1, gid); err != nil {
+			return fmt.Errorf("reports.group: give %s to group %d: %w (the daemon's user must be a member of the group)", dir, gid, err)
+		}
+	}
+	return nil
+}
+
+// writeShared writes a report as writeAtomically does, mode 0640 and of group gid when gid >= 0.
+func writeShared(path string, gid int, write func(io.Writer) error) error {
+	return writeFileAtomically(path, func(f *os.File) error {
+		if err := f.Chmod(0o640); err != nil {
+			return err
+		}
+		if gid >= 0 {
+			if err := f.Chown(-1, gid); err != nil {
+				return fmt.Errorf("reports.group: give %s to group %d: %w (the daemon's user must be a member of the group)", path, gid, err)
+			}
+		}
+		return write(f)
+	})
+}
+
 // writeAtomically writes path through a temporary file in the same directory, so a reader never
 // sees half a report and a failed write leaves nothing behind.
 func writeAtomically(path string, write func(io.Writer) error) error {
+	return writeFileAtomically(path, func(f *os.File) error { return write(f) })
+}
+
+func writeFileAtomically(path string, write func(*os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err

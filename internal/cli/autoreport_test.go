@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestMonthlyReportWritten(t *testing.T) {
 	rules := attendance.DefaultRules()
 	dir := t.TempDir()
 	m := &monthlyReports{dir: dir, loc: storetest.Location, st: st, rules: &rules, log: slog.New(slog.DiscardHandler),
-		now: func() time.Time { return time.Date(2026, 8, 1, 6, 0, 0, 0, storetest.Location) }}
+		now: func() time.Time { return time.Date(2026, 8, 1, 6, 0, 0, 0, storetest.Location) }, gid: -1}
 	files, err := m.write(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +53,57 @@ func TestMonthlyReportWritten(t *testing.T) {
 	all, _ := filepath.Glob(filepath.Join(dir, "kaoqin-2026-07-*"))
 	if len(all) != 6 {
 		t.Errorf("after a second run: got %d files, want 6 (earlier ones kept)", len(all))
+	}
+}
+
+// Reports are readable by reports.group (HR's share) and nobody else: files 0640 and directory
+// 0750, both of that group, whatever the daemon's umask.
+func TestMonthlyReportGroup(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := context.Background()
+	rules := attendance.DefaultRules()
+	// A group the test's user may give files to: a supplementary one when there is one (as root:
+	// any), else its own.
+	gid := os.Getgid()
+	if os.Geteuid() == 0 {
+		gid = 65534 // nogroup
+	} else if gs, _ := os.Getgroups(); len(gs) > 1 {
+		for _, g := range gs {
+			if g != gid {
+				gid = g
+				break
+			}
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		gid     int
+		wantGID int
+	}{{"own group", -1, os.Getegid()}, {"reports.group", gid, gid}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reports")
+			m := &monthlyReports{dir: dir, loc: storetest.Location, st: st, rules: &rules, log: slog.New(slog.DiscardHandler),
+				now: func() time.Time { return time.Date(2026, 8, 1, 6, 0, 0, 0, storetest.Location) }, gid: c.gid}
+			files, err := m.write(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range append([]string{dir}, files...) {
+				fi, err := os.Stat(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := os.FileMode(0o640)
+				if f == dir {
+					want = 0o750
+				}
+				if got := fi.Mode().Perm(); got != want {
+					t.Errorf("%s: mode %o, want %o", filepath.Base(f), got, want)
+				}
+				if got := int(fi.Sys().(*syscall.Stat_t).Gid); got != c.wantGID {
+					t.Errorf("%s: group %d, want %d", filepath.Base(f), got, c.wantGID)
+				}
+			}
+		})
 	}
 }

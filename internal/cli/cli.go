@@ -43,6 +43,8 @@ func commands() []command {
 	return []command{
 		{"check-config", "validate a config file", runCheckConfig},
 		{"migrate", "create or upgrade the database schema", runMigrate},
+		{"doctor", "check an installation: config, database, accounts, files, listeners, clocks", runDoctor},
+		{"backup", "write a checked online copy of the SQLite database", runBackup},
 		{"import staff", "import the staff roster from CSV", runImportStaff},
 		{"import leave", "import leave slips from CSV (one transaction, audited)", runImportLeave},
 		{"import patrol", "import patrol records from CSV (one transaction, audited)", runImportPatrol},
@@ -249,7 +251,8 @@ func runVersion(ctx context.Context, e *env, args []string) int {
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	fmt.Fprintf(e.stdout, "kaoqin %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	b := buildInfo()
+	fmt.Fprintf(e.stdout, "kaoqin %s (revision %s, %s %s/%s)\n", b.Version, b.Revision, b.GoVersion, runtime.GOOS, runtime.GOARCH)
 	return exitOK
 }
 

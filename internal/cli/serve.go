@@ -63,18 +63,24 @@ type daemon struct {
 }
 
 func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.Rules) error {
+	dsn := store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN)
 	st, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
 		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns})
+	if errors.Is(err, store.ErrDamaged) {
+		return d.refuse(ctx, cfg, err)
+	}
 	if err != nil {
-		return fmt.Errorf("database %s %s: %w", cfg.Database.Driver, store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN), err)
+		return fmt.Errorf("database %s %s: %w", cfg.Database.Driver, dsn, err)
 	}
 	defer st.Close()
+	d.log.Info("database open", "driver", cfg.Database.Driver, "dsn", dsn, "check", st.Checked())
+	d.firstRun(ctx, st)
 	if err := st.SyncClocks(ctx, storeClocks(cfg)); err != nil {
 		return err
 	}
 
 	d.reg = prometheus.NewRegistry()
-	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
 	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_config_last_reload_successful",
 		Help: "1 if the last configuration (re)load succeeded, 0 if it was rejected and the previous one kept."})
 	d.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaoqin_config_last_reload_success_timestamp_seconds",
@@ -120,7 +126,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
-			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != ""}),
+			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
 	}
@@ -163,6 +169,69 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	d.log.Info("stopped")
 	return nil
 }
+
+// firstRun says, in the log and on the console, how to create the first account when there is
+// none: without one nobody can log in to the dashboard.
+func (d *daemon) firstRun(ctx context.Context, st *store.Store) {
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		d.log.Warn("cannot list the web accounts", "err", err)
+		return
+	}
+	for _, u := range users {
+		if !u.Disabled {
+			return
+		}
+	}
+	cfg := ""
+	if d.cfgPath != "" {
+		cfg = " --config " + d.cfgPath
+	}
+	cmd := "kaoqin user add" + cfg + " --role admin NAME"
+	d.log.Warn("no web account exists: nobody can log in to the dashboard; create the first administrator with `"+cmd+"` (password on standard input)", "accounts", len(users))
+	fmt.Fprintf(d.e.stdout, "kaoqin: no web account exists yet, so nobody can log in. Create the first administrator\n"+
+		"(as the service's user, password on the first line of standard input):\n\n"+
+		"    printf '%%s\\n' \"$PASSWORD\" | sudo -u kaoqin %s\n\n", cmd)
+}
+
+// refuse runs the daemon on a damaged database: it reads no clock and writes nothing (the clocks
+// keep their records), and serves only /healthz, /metrics and a /readyz that answers 503 with the
+// reason, so that a supervisor sees why instead of restarting it in a loop. It returns the reason
+// when stopped.
+func (d *daemon) refuse(ctx context.Context, cfg *config.Config, reason error) error {
+	d.log.Error("database refused: reading no clock and writing nothing until it is restored; /readyz says why", "err", reason)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfo())
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w (and %w)", err, reason)
+	}
+	srv := &http.Server{Handler: web.Handler(web.Options{DB: refused{reason}, Gatherer: reg, Logger: d.log}),
+		ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() {
+		if cfg.HTTP.TLSCert != "" {
+			httpErr <- srv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		} else {
+			httpErr <- srv.Serve(ln)
+		}
+	}()
+	d.log.Info("kaoqin serving health only", "http", ln.Addr().String())
+	select {
+	case err := <-httpErr:
+		return fmt.Errorf("http: %w (and %w)", err, reason)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	return reason
+}
+
+// refused is the readiness check of a refused database: always its reason.
+type refused struct{ reason error }
+
+func (r refused) Ping(context.Context) error { return r.reason }
 
 // reload re-reads the config file; a bad one is rejected and the running one kept.
 func (d *daemon) reload(ctx context.Context, st *store.Store, svc *ingest.Service) {

@@ -84,7 +84,7 @@ func handler(o Options) (http.Handler, *server) {
 				o.Logger.Warn("not ready: database", "err", err)
 			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("database unavailable\n"))
+			w.Write([]byte(notReady(err)))
 			return
 		}
 		w.Write([]byte("ok\n"))
