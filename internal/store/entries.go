@@ -151,3 +151,28 @@ func newestFirst[T any](rows []T, n int) []T {
 	}
 	return rows
 }
+
+// GetLeaveSlip returns one slip, cancelled or not; ErrNotFound when there is none.
+func (s *Store) GetLeaveSlip(ctx context.Context, id int64) (LeaveSlip, error) {
+	out, err := s.querySlips(ctx, "id = ?", id)
+	if err != nil {
+		return LeaveSlip{}, err
+	}
+	if len(out) == 0 {
+		return LeaveSlip{}, fmt.Errorf("store: leave slip %d: %w", id, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// EntryStaff returns the staff id an entry of entity is about ("*" for a failure report of
+// everyone); ErrNotFound when there is no such entry.
+func (s *Store) EntryStaff(ctx context.Context, entity string, id int64) (string, error) {
+	table := map[string]string{EntityLeaveSlip: "leave_slips", EntityPatrol: "patrols", EntityFailureReport: "failure_reports",
+		EntityManualSignIn: "manual_signins"}[entity]
+	if table == "" {
+		return "", fmt.Errorf("%w: no entries of kind %q", ErrBadInput, entity)
+	}
+	var staff string
+	err := s.r.GetContext(ctx, &staff, s.rebind("SELECT staff_id FROM "+table+" WHERE id = ?"), id)
+	return staff, notFound(err)
+}

@@ -41,12 +41,12 @@ type entryKind struct {
 	Fields      func(s *server) []field
 }
 
-var timeHint = "YYYY-MM-DD HH:MM，如 2026-07-15 08:30"
+var timeHint = ""
 
 func leaveTypeOptions() []option {
 	out := []option{{Value: "", Label: "（请选择）"}}
 	for _, t := range leave.Types {
-		out = append(out, option{Value: string(t), Label: t.Chinese() + " " + string(t)})
+		out = append(out, option{Value: string(t), Label: t.Chinese()})
 	}
 	return out
 }
@@ -61,11 +61,11 @@ var findingOptions = []option{{"LATE", "迟到", false}, {"EARLY", "早退", fal
 var entryKinds = []entryKind{
 	{Name: "leave", Title: "请假条", Columns: csvio.LeaveColumns, Role: "entry", Fields: func(s *server) []field {
 		return []field{
-			{Name: "staff_id", Label: "工号", Kind: "text", Required: true},
+			{Name: "staff_id", Label: "工号", Kind: "staff", Required: true},
 			{Name: "type", Label: "假别", Kind: "select", Options: leaveTypeOptions(), Required: true},
 			{Name: "start", Label: "开始", Kind: "time", Hint: timeHint, Required: true},
 			{Name: "end", Label: "结束", Kind: "time", Hint: timeHint, Required: true},
-			{Name: "filed_at", Label: "提交时间", Kind: "time", Hint: timeHint + "（默认现在）"},
+			{Name: "filed_at", Label: "提交时间", Kind: "time", Hint: "不填则为现在"},
 			{Name: "approvals", Label: "审批与附件", Kind: "checks", Options: approvalTokens},
 			{Name: "phone_notice_at", Label: "电话请假时间", Kind: "time", Hint: "勾选电话请假时填写"},
 			{Name: "note", Label: "备注", Kind: "textarea"},
@@ -73,11 +73,11 @@ var entryKinds = []entryKind{
 	}},
 	{Name: "patrol", Title: "巡查记录", Columns: csvio.PatrolColumns, Role: "entry", Fields: func(s *server) []field {
 		return []field{
-			{Name: "staff_id", Label: "工号", Kind: "text", Required: true},
+			{Name: "staff_id", Label: "工号", Kind: "staff", Required: true},
 			{Name: "from", Label: "开始", Kind: "time", Hint: timeHint, Required: true},
 			{Name: "to", Label: "结束", Kind: "time", Hint: timeHint, Required: true},
 			{Name: "observation", Label: "巡查所见", Kind: "select", Required: true,
-				Options: []option{{"", "（请选择）", false}, {"present", "在岗 present", false}, {"absent", "不在岗 absent", false}}},
+				Options: []option{{"", "（请选择）", false}, {"present", "在岗", false}, {"absent", "不在岗", false}}},
 			{Name: "note", Label: "备注", Kind: "textarea"},
 		}
 	}},
@@ -87,25 +87,25 @@ var entryKinds = []entryKind{
 			clocks = append(clocks, option{Value: c, Label: c})
 		}
 		return []field{
-			{Name: "staff_id", Label: "工号", Kind: "text", Hint: "* 表示全体（或该打卡机的全体）", Required: true},
+			{Name: "staff_id", Label: "工号", Kind: "staff", Hint: "填 * 表示全体（选了打卡机则为该打卡机的全体）", Required: true},
 			{Name: "clock", Label: "打卡机", Kind: "select", Options: clocks},
 			{Name: "from", Label: "故障开始", Kind: "time", Hint: timeHint, Required: true},
 			{Name: "to", Label: "故障结束", Kind: "time", Hint: timeHint, Required: true},
-			{Name: "reported_at", Label: "报告时间", Kind: "time", Hint: timeHint + "（默认现在）"},
+			{Name: "reported_at", Label: "报告时间", Kind: "time", Hint: "不填则为现在"},
 			{Name: "note", Label: "备注", Kind: "textarea"},
 		}
 	}},
 	{Name: "signin", Title: "人工签到", Columns: csvio.ManualColumns, Role: "entry", Fields: func(s *server) []field {
 		return []field{
-			{Name: "staff_id", Label: "工号", Kind: "text", Required: true},
+			{Name: "staff_id", Label: "工号", Kind: "staff", Required: true},
 			{Name: "time", Label: "签到时间", Kind: "time", Hint: timeHint, Required: true},
 			{Name: "reason", Label: "未用打卡机的原因", Kind: "text", Required: true},
 		}
 	}},
 	{Name: "correction", Title: "结账后更正", Role: "correct", Fields: func(s *server) []field {
 		return []field{
-			{Name: "staff_id", Label: "工号", Kind: "text", Required: true},
-			{Name: "day", Label: "日期", Kind: "text", Hint: "YYYY-MM-DD", Required: true},
+			{Name: "staff_id", Label: "工号", Kind: "staff", Required: true},
+			{Name: "day", Label: "日期", Kind: "date", Required: true},
 			{Name: "segment", Label: "时段", Kind: "select", Required: true, Options: []option{{"", "（请选择）", false}, {"am", "上午", false}, {"pm", "下午", false}}},
 			{Name: "findings", Label: "更正后的结果", Kind: "checks", Options: findingOptions, Hint: "都不勾选表示正常"},
 			{Name: "late_minutes", Label: "迟到分钟", Kind: "text", Value: "0"},
@@ -380,6 +380,7 @@ type entryData struct {
 	Fields []field
 	Error  string
 	Done   string
+	Roster []store.Staff // for the staff search
 }
 
 func (s *server) entryPage(w http.ResponseWriter, r *http.Request, u *session) {
@@ -394,7 +395,13 @@ func (s *server) entryPage(w http.ResponseWriter, r *http.Request, u *session) {
 	}
 	d := entryData{Kind: k, Kinds: entryKinds, Fields: k.Fields(s)}
 	if ok := r.URL.Query().Get("ok"); ok != "" {
-		d.Done = "已保存（编号 " + ok + "），相关日期的考勤结果正在重新计算。"
+		id, _ := strconv.ParseInt(ok, 10, 64)
+		d.Done = s.savedNotice(r.Context(), u, k, id)
+	}
+	var err error
+	if _, _, d.Roster, err = s.staffScope(r.Context(), u); err != nil {
+		s.serverError(w, r, false, err)
+		return
 	}
 	for i := range d.Fields {
 		if v := r.URL.Query().Get(d.Fields[i].Name); v != "" && d.Fields[i].Kind != "checks" {
@@ -446,6 +453,11 @@ func (s *server) entryPost(w http.ResponseWriter, r *http.Request, u *session) {
 		return
 	}
 	d := entryData{Kind: k, Kinds: entryKinds, Fields: fields, Error: zh(er.Problems[""])}
+	var err error
+	if _, _, d.Roster, err = s.staffScope(r.Context(), u); err != nil {
+		s.serverError(w, r, false, err)
+		return
+	}
 	for i := range d.Fields {
 		d.Fields[i].Error = zh(er.Problems[d.Fields[i].Name])
 	}

@@ -25,11 +25,11 @@ func TestEntryProblems(t *testing.T) {
 		want  string
 	}{
 		{"leave", url.Values{"staff_id": {"S0001"}, "type": {"sick"}, "start": {"2026-07-15 12:00"}, "end": {"2026-07-15 08:30"}}, "end", "早于开始时间"},
-		{"leave", url.Values{"staff_id": {"S9999"}, "type": {"sick"}, "start": {"2026-07-15 08:30"}, "end": {"2026-07-15 12:00"}}, "staff_id", `工号 "S9999" 不在人员名单中`},
-		{"leave", url.Values{"staff_id": {"S0001"}, "type": {"holiday"}, "start": {"2026-07-15 08:30"}, "end": {"2026-07-15 12:00"}}, "type", `未知的假别 "holiday"`},
+		{"leave", url.Values{"staff_id": {"S9999"}, "type": {"sick"}, "start": {"2026-07-15 08:30"}, "end": {"2026-07-15 12:00"}}, "staff_id", `工号“S9999”不在人员名单中`},
+		{"leave", url.Values{"staff_id": {"S0001"}, "type": {"holiday"}, "start": {"2026-07-15 08:30"}, "end": {"2026-07-15 12:00"}}, "type", `未知的假别“holiday”`},
 		{"leave", url.Values{"staff_id": {"S0001"}, "type": {"sick"}, "start": {"tomorrow"}, "end": {"2026-07-15 12:00"}}, "start", `格式不对`},
 		{"patrol", url.Values{"staff_id": {"S0001"}, "from": {"2026-07-15 09:00"}, "to": {"2026-07-15 09:10"}, "observation": {"asleep"}}, "observation", "应为在岗或不在岗"},
-		{"failure", url.Values{"staff_id": {"*"}, "clock": {"roof"}, "from": {"2026-07-15 08:00"}, "to": {"2026-07-15 09:00"}}, "clock", `未知的考勤机 "roof"`},
+		{"failure", url.Values{"staff_id": {"*"}, "clock": {"roof"}, "from": {"2026-07-15 08:00"}, "to": {"2026-07-15 09:00"}}, "clock", `打卡机“roof”未在配置中`},
 		{"signin", url.Values{"staff_id": {"S0001"}, "time": {"2026-07-15 08:35"}}, "reason", "请填写原因"},
 	}
 	for _, tc := range tests {

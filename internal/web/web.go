@@ -231,6 +231,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	page("POST /clocks/enroll", s.enroll)
 	page("GET /entry/{kind}", s.entryPage)
 	page("POST /entry/{kind}", s.entryPost)
+	page("GET /entries", s.entriesPage)
+	page("POST /entries/{kind}/{id}/withdraw", s.withdraw)
 	page("GET /audit", s.auditPage)
 	// Anything else under / needs a login too, so that an unknown path tells nothing to a stranger.
 	page("/", func(w http.ResponseWriter, r *http.Request, u *session) { s.notFound(w, r) })
