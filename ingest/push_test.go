@@ -484,7 +484,8 @@ func TestPushMetricsLint(t *testing.T) {
 	m.Requests.WithLabelValues("upload").Inc()
 	m.BadLines.WithLabelValues("a").Inc()
 	m.OtherRecords.WithLabelValues("a", "OPERLOG").Inc()
-	for _, c := range []prometheus.Collector{m.Requests, m.BadLines, m.OtherRecords} {
+	m.Flagged.WithLabelValues("a").Inc()
+	for _, c := range []prometheus.Collector{m.Requests, m.BadLines, m.OtherRecords, m.Flagged} {
 		problems, err := testutil.CollectAndLint(c)
 		if err != nil {
 			t.Fatal(err)
