@@ -109,14 +109,16 @@ func wall(s string) time.Time {
 // open (the last days still provisional) and closed (with corrections).
 func monthCases(t testing.TB) map[string]*MonthInput {
 	sept := Month{2026, time.September}
+	cal := attendance.DefaultRules().Calendar
+	const center = "某市政务服务中心"
 	staff, final := goldenMonth(t, nil)
 	_, open := goldenMonth(t, func(r *attendance.Result) bool { return r.Date >= attendance.MakeDate(2026, 9, 29) })
 	// A staff member who left in August: not listed.
 	staff = append(staff, Staff{ID: "9001", Name: "离职者", Window: "民政", Unit: "民政局"})
 	return map[string]*MonthInput{
-		"final": {Month: sept, Staff: staff, Results: final},
-		"open":  {Month: sept, Staff: staff, Results: open},
-		"closed": {Month: sept, Staff: staff, Results: final, Closing: &Closing{ClosedAt: wall("2026-10-08 09:30"), ClosedBy: "人事科 孙丽",
+		"final": {Month: sept, Staff: staff, Results: final, Center: center, Calendar: cal},
+		"open":  {Month: sept, Staff: staff, Results: open, Center: center, Calendar: cal},
+		"closed": {Month: sept, Staff: staff, Results: final, Center: center, Calendar: cal, Closing: &Closing{ClosedAt: wall("2026-10-08 09:30"), ClosedBy: "人事科 孙丽",
 			Corrections: []Correction{
 				{StaffID: "1001", Date: attendance.MakeDate(2026, 9, 4), Segment: attendance.AM, Change: "ABSENT → LEAVE sick",
 					Reason: "补交医院证明，经中心分管领导批准", Actor: "督查科 周敏", At: wall("2026-10-09 10:15")},
@@ -178,6 +180,11 @@ func TestMonthGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "month-"+name+".detail.csv", b.Bytes())
+			b.Reset()
+			if err := rep.WriteSheetCSV(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "month-"+name+".sheet.csv", b.Bytes())
 			b.Reset()
 			if err := rep.WriteJSON(&b); err != nil {
 				t.Fatal(err)
@@ -379,21 +386,4 @@ func text(n *html.Node) string {
 	}
 	walk(n)
 	return strings.TrimSpace(b.String())
-}
-
-func TestWriteSample(t *testing.T) {
-	dir := os.Getenv("KAOQIN_SAMPLE_DIR")
-	if dir == "" {
-		t.Skip("KAOQIN_SAMPLE_DIR not set")
-	}
-	in := monthCases(t)["closed"]
-	in.Center = "某市政务服务中心"
-	in.Calendar = attendance.DefaultRules().Calendar
-	rep := BuildMonth(in)
-	var b bytes.Buffer
-	rep.WriteXLSX(&b)
-	os.WriteFile(filepath.Join(dir, "m.xlsx"), b.Bytes(), 0o644)
-	b.Reset()
-	rep.WriteHTML(&b)
-	os.WriteFile(filepath.Join(dir, "m.html"), b.Bytes(), 0o644)
 }

@@ -15,9 +15,9 @@ import (
 // headers. They are frozen and repeated on every printed page.
 const headRows = 3
 
-// WriteXLSX writes the report as a workbook with a sheet per view: 个人汇总, 考勤表, 明细 (the
-// findings with their evidence in full), 请假, 窗口汇总, 单位汇总, 结账更正 when the month is
-// closed, and 图表 (native charts). Every sheet prints on A4 landscape at its own size (no
+// WriteXLSX writes the report as a workbook with a sheet per view: 个人汇总, 考勤表, 图表 (native
+// charts) and 图表数据, 明细 (the findings with their evidence in full), 请假, 窗口汇总, 单位汇总,
+// and 结账更正 when the month is closed. Every sheet prints on A4 landscape at its own size (no
 // shrinking to fit: a wide view is split into sheets instead), with its heading rows on every
 // page, "第 x 页，共 y 页" and the print date in the footer, and the signature block at its end.
 // Sheets are streamed, so a large center's detail does not sit in memory as cells.
@@ -40,9 +40,13 @@ func (r *MonthReport) WriteXLSX(w io.Writer) error {
 		if err := r.writeSheet(f, st, t); err != nil {
 			return fmt.Errorf("sheet %s: %w", t.name, err)
 		}
-	}
-	if err := r.writeCharts(f, st); err != nil {
-		return fmt.Errorf("sheet 图表: %w", err)
+		// The charts follow the sheet, so that the workbook ends, and its PDF's last page, on
+		// a signed table.
+		if t.days != nil {
+			if err := r.writeCharts(f, st); err != nil {
+				return fmt.Errorf("sheet 图表: %w", err)
+			}
+		}
 	}
 	f.SetActiveSheet(0)
 	return f.Write(w)
@@ -389,8 +393,16 @@ func (r *MonthReport) writeCharts(f *excelize.File, st *styles) error {
 		if _, err := f.NewSheet(n); err != nil {
 			return err
 		}
-		a4, landscape := 9, "landscape"
-		if err := f.SetPageLayout(n, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape}); err != nil {
+		// Pictures may shrink to the page's width (their text is the charts' own); a chart cut
+		// at the margin may not.
+		a4, landscape, one, zero, fit, m := 9, "landscape", 1, 0, true, 0.4
+		if err := f.SetPageLayout(n, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &one, FitToHeight: &zero}); err != nil {
+			return err
+		}
+		if err := f.SetSheetProps(n, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+			return err
+		}
+		if err := f.SetPageMargins(n, &excelize.PageLayoutMarginsOptions{Left: &m, Right: &m, Top: &m, Bottom: &m}); err != nil {
 			return err
 		}
 	}
@@ -437,7 +449,7 @@ func (r *MonthReport) writeCharts(f *excelize.File, st *styles) error {
 				Categories: ref("A", 2, 1+n), Values: ref(col, 2, 1+n),
 				Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{seriesColors[k]}}})
 		}
-		if err := bar("A3", "每个工作日的考勤问题（时段或次数）", series, excelize.ColStacked, 900, 280, "bottom"); err != nil {
+		if err := bar("A3", "每个工作日的考勤问题（时段或次数）", series, excelize.ColStacked, 820, 280, "bottom"); err != nil {
 			return err
 		}
 	}
@@ -455,9 +467,9 @@ func (r *MonthReport) writeCharts(f *excelize.File, st *styles) error {
 	if n := len(fig.Windows); n > 0 {
 		for k, col := range []string{"C", "D"} {
 			title := []string{"各窗口人均迟到分钟", "各窗口人均旷工天数"}[k]
-			if err := bar([]string{"A19", "H19"}[k], title, []excelize.ChartSeries{{Name: fmt.Sprintf("'%s'!$%s$%d", data, col, base),
+			if err := bar([]string{"A19", "G19"}[k], title, []excelize.ChartSeries{{Name: fmt.Sprintf("'%s'!$%s$%d", data, col, base),
 				Categories: ref("A", base+1, base+n), Values: ref(col, base+1, base+n),
-				Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{seriesColors[3*k]}}}}, excelize.Bar, 440, h, "none"); err != nil {
+				Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{seriesColors[3*k]}}}}, excelize.Bar, 400, h, "none"); err != nil {
 				return err
 			}
 		}
@@ -475,7 +487,7 @@ func (r *MonthReport) writeCharts(f *excelize.File, st *styles) error {
 		anchor := fmt.Sprintf("A%d", 21+int(h)/20)
 		if err := bar(anchor, "问题最多的工作人员（迟到、早退、缺卡、旷工、脱岗次数）", []excelize.ChartSeries{{Name: fmt.Sprintf("'%s'!$C$%d", data, base),
 			Categories: ref("A", base+1, base+n), Values: ref("C", base+1, base+n),
-			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"8E6C8A"}}}}, excelize.Bar, 900, h, "none"); err != nil {
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"8E6C8A"}}}}, excelize.Bar, 820, h, "none"); err != nil {
 			return err
 		}
 	}
