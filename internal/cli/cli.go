@@ -73,6 +73,13 @@ func commands() []command {
 		{"user add", "add a web user (password on stdin)", runUserAdd},
 		{"user passwd", "set a web user's password (password on stdin)", runUserPasswd},
 		{"user disable", "disable a web user and end their sessions", runUserDisable},
+		{"user roster", "create staff accounts from the roster, with initial passwords", runUserRoster},
+		{"requests list", "list the requests staff filed (leave, failure reports, 补卡)", runRequestsList},
+		{"requests decide", "approve or reject a request at its next step", runRequestsDecide},
+		{"notices list", "list the notices outbox", runNoticesList},
+		{"notices send", "send the notices that are due now, once", runNoticesSend},
+		{"balance set", "set a staff member's annual leave days for a year", runBalanceSet},
+		{"balance list", "list annual leave granted, used and left", runBalanceList},
 		{"version", "print the version", runVersion},
 	}
 }

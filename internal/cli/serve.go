@@ -120,13 +120,19 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 
 	names := clockNames(cfg)
 	d.clocks.Store(&names)
+	flow, stopNotify, err := startNotify(runCtx, cfg, st, &rules, d.log, worker.Wake, func() []string { return *d.clocks.Load() })
+	if err != nil {
+		return err
+	}
+	defer stopNotify()
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
-			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies}),
+			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies,
+			Workflow: flow, Attachments: attachmentsFromConfig(cfg)}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
 	}

@@ -75,14 +75,18 @@ func hashFromStdin() (string, error) {
 }
 
 func runUserAdd(ctx context.Context, e *env, args []string) int {
-	var role, window, actor *string
-	return e.userCmd(ctx, "add", "user add [--config FILE] --role admin|hr|supervisor|window_head [--window W] NAME < password\n\n"+
+	var role, window, actor, staffID, unit, email *string
+	return e.userCmd(ctx, "add", "user add [--config FILE] --role admin|hr|supervisor|window_head|center_leader|unit_leader|staff [--window W] [--unit U] [--staff ID] [--email ADDR] NAME < password\n\n"+
 		"Adds a web user. The password (at least 8 characters) is the first line of standard input.\n"+
-		"A window_head sees and enters only for --window.", args,
+		"A window_head sees and enters only for --window; a unit_leader approves for --unit; a staff\n"+
+		"account is the roster's --staff ID. --email receives the notices meant for the account.", args,
 		func(f *flags) {
 			role = f.String("role", "", "admin, hr, supervisor (督查科) or window_head")
 			window = f.String("window", "", "the window a window_head heads")
 			actor = f.String("actor", defaultActor(), "who adds the user, for the audit log")
+			staffID = f.String("staff", "", "the roster staff id of a staff account (a window head may have one too)")
+			unit = f.String("unit", "", "the unit a unit_leader leads")
+			email = f.String("email", "", "where the account's notices go by e-mail")
 		},
 		func(s *store.Store, name string) error {
 			if *role == "" {
@@ -92,7 +96,8 @@ func runUserAdd(ctx context.Context, e *env, args []string) int {
 			if err != nil {
 				return err
 			}
-			if err := s.AddUser(ctx, store.User{Name: name, PasswordHash: h, Role: *role, Window: *window}, *actor); err != nil {
+			if err := s.AddUser(ctx, store.User{Name: name, PasswordHash: h, Role: *role, Window: *window,
+				StaffID: *staffID, Unit: *unit, Email: *email}, *actor); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "user %s added (%s)\n", name, *role)

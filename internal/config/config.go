@@ -476,6 +476,10 @@ func (c *Config) resolvePaths(dir string) {
 	c.Reports.Dir = at(c.Reports.Dir)
 	c.HTTP.TLSCert = at(c.HTTP.TLSCert)
 	c.HTTP.TLSKey = at(c.HTTP.TLSKey)
+	c.Workflow.AttachmentsDir = at(c.Workflow.AttachmentsDir)
+	if c.Notify.SMTP != nil {
+		c.Notify.SMTP.PasswordFile = at(c.Notify.SMTP.PasswordFile)
+	}
 }
 
 // resolveSQLite resolves the file of a SQLite DSN: a path, or a "file:" URI with parameters.

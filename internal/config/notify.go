@@ -15,7 +15,7 @@ type Workflow struct {
 	// AttachmentsDir keeps attachments as files in this directory (relative to the config file's
 	// directory); "" keeps them in the database.
 	AttachmentsDir string `yaml:"attachments_dir"`
-	// AttachmentMaxBytes caps one attachment (PDF, JPEG or PNG); 5 MiB by default.
+	// AttachmentMaxBytes caps one attachment (PDF, JPEG or PNG); 5 MiB by default, 8 MiB at most.
 	AttachmentMaxBytes int64 `yaml:"attachment_max_bytes"`
 }
 
@@ -108,8 +108,8 @@ func validAudience(a string) bool {
 
 func (c *Config) validateNotify(v *validator) {
 	w := c.Workflow
-	if w.AttachmentMaxBytes < 0 || w.AttachmentMaxBytes > 64<<20 {
-		v.add("workflow.attachment_max_bytes", "%d is out of range; use up to 67108864 (64 MiB), or leave it out for 5 MiB", w.AttachmentMaxBytes)
+	if w.AttachmentMaxBytes < 0 || w.AttachmentMaxBytes > 8<<20 {
+		v.add("workflow.attachment_max_bytes", "%d is out of range; use up to 8388608 (8 MiB), or leave it out for 5 MiB", w.AttachmentMaxBytes)
 	}
 	n := c.Notify
 	for i, t := range n.NotSignedInAt {

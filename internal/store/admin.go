@@ -178,7 +178,7 @@ func (s *Store) Windows(ctx context.Context) ([]WindowInfo, error) {
 	return out, rows.Err()
 }
 
-// UpdateUser changes an account's role and window, or enables or disables it, audited (before
+// UpdateUser changes an account's role, window, unit and staff member, or enables or disables it, audited (before
 // and after); its sessions end, so the change holds at once.
 func (s *Store) UpdateUser(ctx context.Context, u User, actor string) error {
 	u.PasswordHash = "-" // not changed here; checkUser asks for one
@@ -188,17 +188,17 @@ func (s *Store) UpdateUser(ctx context.Context, u User, actor string) error {
 	now := s.nowWall()
 	return s.withTx(ctx, func(tx *sqlx.Tx) error {
 		var old User
-		if err := tx.GetContext(ctx, &old, s.rebind("SELECT name, '' AS password_hash, role, window_name, disabled FROM users WHERE name = ?"), u.Name); err != nil {
+		if err := tx.GetContext(ctx, &old, s.rebind("SELECT name, '' AS password_hash, role, window_name, disabled, staff_id, unit_name FROM users WHERE name = ?"), u.Name); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("store: user %q: %w", u.Name, ErrNotFound)
 			}
 			return err
 		}
-		if old.Role == u.Role && old.Window == u.Window && old.Disabled == u.Disabled {
+		if old.Role == u.Role && old.Window == u.Window && old.Disabled == u.Disabled && old.Unit == u.Unit && old.StaffID == u.StaffID {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind("UPDATE users SET role = ?, window_name = ?, disabled = ?, updated_at = ? WHERE name = ?"),
-			u.Role, u.Window, boolInt(u.Disabled), now, u.Name); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind("UPDATE users SET role = ?, window_name = ?, unit_name = ?, staff_id = ?, disabled = ?, updated_at = ? WHERE name = ?"),
+			u.Role, u.Window, u.Unit, u.StaffID, boolInt(u.Disabled), now, u.Name); err != nil {
 			return fmt.Errorf("store: update user %s: %w", u.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM sessions WHERE user_name = ?"), u.Name); err != nil {
@@ -212,7 +212,7 @@ func (s *Store) UpdateUser(ctx context.Context, u User, actor string) error {
 			action = "enable"
 		}
 		return s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: action, Entity: "user", EntityID: u.Name,
-			OldValue: jsonString(map[string]any{"role": old.Role, "window": old.Window, "disabled": old.Disabled}),
-			NewValue: jsonString(map[string]any{"role": u.Role, "window": u.Window, "disabled": u.Disabled})})
+			OldValue: jsonString(map[string]any{"role": old.Role, "window": old.Window, "unit": old.Unit, "staff_id": old.StaffID, "disabled": old.Disabled}),
+			NewValue: jsonString(map[string]any{"role": u.Role, "window": u.Window, "unit": u.Unit, "staff_id": u.StaffID, "disabled": u.Disabled})})
 	})
 }

@@ -90,9 +90,16 @@ func (u *session) can(what string) bool {
 		return what != "accounts" && what != "admin" && what != "clockops"
 	case store.RoleSupervisor:
 		return what != "accounts" && what != "admin" && what != "close" && what != "correct" && what != "clockops"
+	case store.RoleCenterLeader: // issue 17: approves; sees the center's days
+		return what == "today" || what == "staff" || what == "month" || what == "approvals"
+	case store.RoleUnitLeader:
+		return what == "approvals"
+	case store.RoleStaff: // their own month and requests only
+		return what == "self"
 	}
-	// window_head: their own window's status, staff and entries only.
-	return what == "today" || what == "staff" || what == "entry" || what == "month"
+	// window_head: their own window's status, staff and entries only; approves its requests.
+	return what == "today" || what == "staff" || what == "entry" || what == "month" || what == "approvals" ||
+		what == "self" && u.User.StaffID != ""
 }
 
 // window is the window the user is limited to ("" for all).
@@ -162,6 +169,15 @@ func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" && !api {
 				var tooLarge *http.MaxBytesError
+				if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+					// A request with attachments (issue 17): ParseForm leaves multipart bodies alone.
+					r.Body = http.MaxBytesReader(w, r.Body, s.uploadLimit())
+					// In memory up to the limit: the parts are never spooled to disk.
+					if err := r.ParseMultipartForm(s.uploadLimit()); err != nil {
+						s.fail(w, r, api, http.StatusRequestEntityTooLarge, "提交内容过大或格式不对")
+						return
+					}
+				}
 				if err := r.ParseForm(); errors.As(err, &tooLarge) {
 					s.fail(w, r, api, http.StatusRequestEntityTooLarge, "提交内容过大")
 					return

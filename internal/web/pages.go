@@ -26,7 +26,8 @@ type pageData struct {
 var findingNames = map[string]string{"ABSENT": "旷工", "EARLY": "早退", "EXEMPT": "故障免责", "LATE": "迟到", "LEAVE": "请假",
 	"LEAVE_UNRECOGNISED": "请假未认可", "MISSING_IN": "签到缺卡", "MISSING_OUT": "签退缺卡", "OFF_POST": "脱岗"}
 
-var roleNames = map[string]string{store.RoleAdmin: "管理员", store.RoleHR: "人事", store.RoleSupervisor: "督查科", store.RoleWindowHead: "窗口负责人"}
+var roleNames = map[string]string{store.RoleAdmin: "管理员", store.RoleHR: "人事", store.RoleSupervisor: "督查科", store.RoleWindowHead: "窗口负责人",
+	store.RoleCenterLeader: "中心分管领导", store.RoleUnitLeader: "窗口单位领导", store.RoleStaff: "工作人员"}
 
 var funcs = template.FuncMap{
 	"seg": func(s attendance.Segment) string {

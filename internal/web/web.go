@@ -21,6 +21,7 @@ import (
 
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/store"
+	"github.com/kaoqin/kaoqin/workflow"
 )
 
 // Pinger is what readiness checks: the database.
@@ -53,6 +54,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// Center is the center's name (config center.name), at the head of the reports' titles.
 	Center string
+	// Workflow files and decides the requests staff make themselves (nil: the self-service and
+	// approval pages say so); Attachments bound what a request may carry.
+	Workflow    *workflow.Service
+	Attachments AttachmentOptions
 }
 
 //go:embed templates/*.html
@@ -118,19 +123,24 @@ func securityHeaders(h http.Handler) http.Handler {
 			hd.Set("Cache-Control", "no-store")
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
+			limit := int64(maxBody)
+			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mt == "multipart/form-data" && uploadPaths[r.URL.Path] {
+				// The one form with attachments (issue 17); parsed in memory, never spooled.
+				limit = maxUploadBody
+			} else if strings.HasPrefix(mt, "multipart/") {
 				hd.Set("Content-Type", "text/plain; charset=utf-8")
 				w.WriteHeader(http.StatusUnsupportedMediaType)
 				w.Write([]byte("不支持 multipart 提交 (multipart bodies are not accepted)\n"))
 				return
 			}
-			if r.ContentLength > maxBody {
+			if r.ContentLength > limit {
 				hd.Set("Content-Type", "text/plain; charset=utf-8")
 				w.WriteHeader(http.StatusRequestEntityTooLarge)
 				w.Write([]byte("提交内容过大 (request body too large)\n"))
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -219,7 +229,15 @@ func (s *server) routes(mux *http.ServeMux) {
 		mux.Handle(pattern, s.auth(true, h))
 	}
 	page("GET /{$}", func(w http.ResponseWriter, r *http.Request, u *session) {
-		http.Redirect(w, r, "/today", http.StatusSeeOther)
+		to := "/today"
+		switch {
+		case u.can("today"):
+		case u.can("approvals"):
+			to = "/approvals"
+		case u.can("self"):
+			to = "/self"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
 	page("POST /logout", s.logout)
 	page("GET /today", s.todayPage)
@@ -234,6 +252,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	page("GET /entries", s.entriesPage)
 	page("POST /entries/{kind}/{id}/withdraw", s.withdraw)
 	page("GET /audit", s.auditPage)
+	s.workflowRoutes(page)
 	// Anything else under / needs a login too, so that an unknown path tells nothing to a stranger.
 	page("/", func(w http.ResponseWriter, r *http.Request, u *session) { s.notFound(w, r) })
 
