@@ -39,7 +39,7 @@ func BenchmarkPushLoad200Clocks(b *testing.B) {
 	for _, be := range []struct {
 		name string
 		open func(testing.TB) *store.Store
-	}{{"sqlite", storetest.SQLite}, {"mysql", storetest.MySQL}} {
+	}{{"sqlite", storetest.SQLite}, {"mysql", storetest.MySQL}, {"galera", storetest.Galera}} {
 		b.Run(be.name, func(b *testing.B) {
 			l := newPushLoad(b, be.open(b), 500)
 			b.ResetTimer()
