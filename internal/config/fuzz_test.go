@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,9 +29,13 @@ func FuzzParse(f *testing.F) {
 			if c != nil {
 				t.Fatalf("both a config and an error: %v", err)
 			}
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if !strings.HasPrefix(line, "in.yaml") {
-					t.Fatalf("problem without the file name: %q", line)
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) == 0 {
+				t.Fatalf("error %q is not a list of problems", err)
+			}
+			for _, p := range ps {
+				if p.File != "in.yaml" || !strings.HasPrefix(p.String(), "in.yaml") {
+					t.Fatalf("problem without the file name: %q", p.String())
 				}
 			}
 			return
