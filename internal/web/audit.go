@@ -221,7 +221,9 @@ func valueLines(m map[string]any) []string {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return fieldOrder(keys[i]) < fieldOrder(keys[j]) || fieldOrder(keys[i]) == fieldOrder(keys[j]) && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return fieldOrder(keys[i]) < fieldOrder(keys[j]) || fieldOrder(keys[i]) == fieldOrder(keys[j]) && keys[i] < keys[j]
+	})
 	var out []string
 	for _, k := range keys {
 		v := fieldValue(k, m[k])

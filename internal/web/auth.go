@@ -217,7 +217,7 @@ type errorData struct {
 type sessionKey struct{}
 
 type loginData struct {
-	Next, Name, Error, CSRF string
+	Next, Name, Error, CSRF, Notice string
 }
 
 // loginCookie carries the login form's CSRF token (double submit): there is no session yet to
@@ -237,7 +237,11 @@ func (s *server) loginToken(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", nil, loginData{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.loginToken(w, r)})
+	d := loginData{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.loginToken(w, r)}
+	if r.URL.Query().Get("changed") != "" {
+		d.Notice = "密码已修改，请用新密码登录。"
+	}
+	s.render(w, r, http.StatusOK, "login", nil, d)
 }
 
 // safeNext keeps a redirect after login on this site: a path of this site (with its query), parsed

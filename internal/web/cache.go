@@ -113,6 +113,17 @@ func (c *sessionCache) put(s store.Session, now time.Time) {
 	c.m[s.IDHash] = cachedSession{s, now.Add(sessionTTL)}
 }
 
+// forgetUser forgets every session of a user (a password, role or state changed).
+func (c *sessionCache) forgetUser(name string) {
+	c.mu.Lock()
+	for id, cs := range c.m {
+		if cs.s.User.Name == name {
+			delete(c.m, id)
+		}
+	}
+	c.mu.Unlock()
+}
+
 func (c *sessionCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
