@@ -48,7 +48,8 @@ func (r *MonthReport) WriteXLSX(w io.Writer) error {
 			}
 		}
 	}
-	f.SetActiveSheet(0)
+	// The first sheet is the active one already; SetActiveSheet would read a streamed sheet
+	// back into memory (half a second for 10,000 staff).
 	return f.Write(w)
 }
 
@@ -319,6 +320,8 @@ func (r *MonthReport) writeSheet(f *excelize.File, st *styles, t *table) error {
 	return sw.Flush()
 }
 
+var stripFlags = strings.NewReplacer("*", "", "#", "")
+
 // xlsxEscape keeps an ampersand in a header or footer text from being read as a code.
 func xlsxEscape(s string) string { return strings.ReplaceAll(s, "&", "&&") }
 
@@ -357,7 +360,10 @@ func xlsxCell(st *styles, k kind, c cell, wrap, total bool) excelize.Cell {
 		// A column of 9 pt fits one symbol: the flags are shown by the cell's shading, as the
 		// legend under the sheet says, not by "*" and "#".
 		m := Mark(c.n)
-		v := strings.NewReplacer("*", "", "#", "").Replace(c.s)
+		v := c.s
+		if m.Provisional() || m.Corrected() {
+			v = stripFlags.Replace(v)
+		}
 		bad := strings.ContainsAny(c.s, "迟早缺旷脱")
 		style := st.mark
 		switch {

@@ -388,7 +388,11 @@ func (s *server) monthDownload(w http.ResponseWriter, r *http.Request, u *sessio
 	}
 	ascii := "kaoqin-" + m.String() + strings.TrimSuffix(strings.TrimPrefix(file, "report"), ext) + ext
 	w.Header().Set("Content-Type", ctype)
-	if file != "print.html" {
+	if file == "print.html" {
+		// The printable report carries its own style sheet (it is also a file on its own) and no
+		// script: allow its inline style, nothing else.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	} else {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+ascii+`"; filename*=UTF-8''`+url.PathEscape(name+ext))
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
