@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,12 @@ var funcs = template.FuncMap{
 	"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"whole":   func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
 	"rowData": func(r *staffRow, date string) map[string]any { return map[string]any{"Row": r, "Date": date} },
+	// plain takes the rule numbers out of a reason ("R14：…" → "…"): the pages speak to people.
+	"plain": func(s string) string { return ruleNumber.ReplaceAllString(s, "") },
+	"hm":    func(t time.Time) string { return t.Format("01-02 15:04") },
 }
+
+var ruleNumber = regexp.MustCompile(`R\d+(?:[–-]R\d+)?[：:]\s*|（R\d+）|R\d+ ?`)
 
 // render executes a page into a buffer first, so that a template error is a 500, not half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, code int, name string, u *session, data any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -202,7 +203,7 @@ func (s *server) view(rep *reports.DayReport) *dayView {
 			row := &staffRow{ID: ds.Staff.ID, Name: ds.Staff.Name, Window: ds.Staff.Window, Unit: ds.Staff.Unit}
 			for _, sg := range ds.Segments {
 				outDone := rep.At.After(rep.Date.At(h[sg.Segment].Out.To))
-				c := segCell{Started: true, State: sg.State, Text: sg.Text, Provisional: sg.Provisional}
+				c := segCell{Started: true, State: sg.State, Text: refMark.ReplaceAllString(sg.Text, ""), Provisional: sg.Provisional}
 				if r := sg.Result; r != nil {
 					f := r.Findings
 					c.Early = f.Has(attendance.Early) && r.SignOut != attendance.NoMinute && outDone
@@ -250,6 +251,10 @@ func (s *server) view(rep *reports.DayReport) *dayView {
 	})
 	return v
 }
+
+// refMark is the reports' pointer to where a record came from ("［patrol 11］", "［leave.csv:6］"):
+// for an auditor's printout, not for the page.
+var refMark = regexp.MustCompile(`［[^］]*］`)
 
 func boolInt(b bool) int {
 	if b {
