@@ -29,13 +29,17 @@ type monthlyReports struct {
 	now   func() time.Time
 	// gid owns the directory and the reports (reports.group), -1 for the daemon's own group.
 	gid int
+	// center is the center's name for the titles (center.name).
+	center string
 }
 
-func startMonthlyReports(cfg *config.Config, st *store.Store, rules *attendance.Rules, log *slog.Logger) (stop func(), err error) {
+// leader, when set, tells whether this daemon holds the leader lease: with several daemons on one
+// database only the leader writes the report.
+func startMonthlyReports(cfg *config.Config, st *store.Store, rules *attendance.Rules, log *slog.Logger, leader func() bool) (stop func(), err error) {
 	if cfg.Reports.Dir == "" || cfg.Reports.Monthly == "" {
 		return func() {}, nil
 	}
-	m := &monthlyReports{dir: cfg.Reports.Dir, loc: cfg.Location(), st: st, rules: rules, log: log.With("job", "monthly-report"), now: time.Now, gid: -1}
+	m := &monthlyReports{dir: cfg.Reports.Dir, loc: cfg.Location(), st: st, rules: rules, log: log.With("job", "monthly-report"), now: time.Now, gid: -1, center: cfg.Center.Name}
 	if cfg.Reports.Group != "" {
 		if m.gid, err = config.LookupGroup(cfg.Reports.Group); err != nil {
 			return nil, fmt.Errorf("reports.group: %w", err)
@@ -43,6 +47,10 @@ func startMonthlyReports(cfg *config.Config, st *store.Store, rules *attendance.
 	}
 	c := cron.New(cron.WithLocation(cfg.Location()), cron.WithParser(cronSpec{}))
 	if _, err := c.AddFunc(cfg.Reports.Monthly, func() {
+		if leader != nil && !leader() {
+			m.log.Info("monthly report left to the daemon holding the leader lease")
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		if _, err := m.write(ctx); err != nil {
@@ -71,6 +79,7 @@ func (m *monthlyReports) write(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.Center = m.center
 	rep := reports.BuildMonth(in)
 	if err := reportsDir(m.dir, m.gid); err != nil {
 		return nil, err

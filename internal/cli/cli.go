@@ -225,7 +225,8 @@ func (f *flags) openStore(ctx context.Context) (*config.Config, *store.Store, in
 // openStore opens the configured database, refusing an old schema unless migrating.
 func (e *env) openStore(ctx context.Context, cfg *config.Config, migrating bool) (*store.Store, int, bool) {
 	s, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
-		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns, SkipSchemaCheck: migrating})
+		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns, SkipSchemaCheck: migrating,
+		Addresses: cfg.Database.Addresses, Identity: identity(cfg)})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kaoqin: database %s %s: %v\n", cfg.Database.Driver, store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN), err)
 		return nil, exitFail, false

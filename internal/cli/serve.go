@@ -65,7 +65,8 @@ type daemon struct {
 func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.Rules) error {
 	dsn := store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN)
 	st, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
-		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns})
+		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns,
+		Addresses: cfg.Database.Addresses, Identity: identity(cfg), Logger: d.log})
 	if errors.Is(err, store.ErrDamaged) {
 		return d.refuse(ctx, cfg, err)
 	}
@@ -89,19 +90,22 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	d.reloadOK.Set(1)
 	d.reloadTime.Set(float64(time.Now().Unix()))
 	d.ingestMetric = ingest.NewMetrics(d.reg)
+	d.reg.MustRegister(newStoreCollector(st))
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	leader := startLeader(runCtx, cfg, st, d.reg, d.log)
 	// The results worker keeps results current; it stops with runCtx and is waited for before the
 	// store closes (defers run last-in first-out).
-	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log, Metrics: results.NewMetrics(d.reg)})
+	worker := results.New(results.Options{Store: st, Rules: &rules, Logger: d.log, Metrics: results.NewMetrics(d.reg), Leader: leader})
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(runCtx) }()
 	defer func() { cancel(); <-workerDone }()
 
 	window := punchWindow(rules)
 	svc := ingest.New(ingest.Options{Store: st, Metrics: d.ingestMetric, Logger: d.log, Location: cfg.Location(),
-		SkewThreshold: cfg.Ingest.SkewThreshold.Std(), InPunchWindow: window, Stored: worker.Wake})
+		SkewThreshold: cfg.Ingest.SkewThreshold.Std(), InPunchWindow: window, Stored: worker.Wake,
+		Identity: identity(cfg), Site: cfg.Ingest.Site, Lease: cfg.Ingest.Lease.Std()})
 	if err := svc.Apply(cfg.Clocks); err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 		return err
 	}
 	defer stopPush()
-	stopReports, err := startMonthlyReports(cfg, st, &rules, d.log)
+	stopReports, err := startMonthlyReports(cfg, st, &rules, d.log, leader)
 	if err != nil {
 		return err
 	}
@@ -131,7 +135,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
-			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies,
+			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies, Center: cfg.Center.Name,
 			Workflow: flow, Attachments: attachmentsFromConfig(cfg)}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
