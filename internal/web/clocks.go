@@ -29,7 +29,7 @@ const (
 var clockStateNames = map[string]string{clockOK: "正常", clockDown: "故障", clockNever: "未读取"}
 
 // errorKindNames are the kinds of kaoqin_clock_read_errors_total in words.
-var errorKindNames = map[string]string{"connect": "连接失败", "timeout": "超时", "auth": "认证失败", "protocol": "协议错误", "database": "数据库写入失败"}
+var errorKindNames = map[string]string{"connect": "连接失败", "timeout": "超时", "auth": "认证失败", "protocol": "协议错误", "malformed": "数据不符（记录数与考勤机不一致）", "database": "数据库写入失败"}
 
 // ClockStatus is one clock as the clocks page shows it.
 type ClockStatus struct {
