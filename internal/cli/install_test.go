@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kaoqin/kaoqin/devices/zk/zkemu"
+	"github.com/kaoqin/kaoqin/ingest"
 	"github.com/kaoqin/kaoqin/internal/web"
 )
 
@@ -75,6 +76,7 @@ func TestInstallByTheBook(t *testing.T) {
 		if strings.Contains(b.text, "systemctl enable --now kaoqin") {
 			in.login(t, "admin", in.adminPassword, http.StatusOK)
 			in.login(t, "admin", "wrong-password", http.StatusUnauthorized)
+			in.checkMetrics(t)
 		}
 	}
 	in.stop(t)
@@ -265,6 +267,10 @@ func (in *install) step(t *testing.T, where, cmd string) {
 		}
 		build := exec.Command("go", "build", "-o", in.at(args[3]), "./cmd/kaoqin")
 		build.Dir = in.repo
+		// As on an operator's machine, Go records the commit (this machine's go env may turn that
+		// off with -buildvcs=false).
+		goflags, _ := exec.Command("go", "env", "GOFLAGS").Output()
+		build.Env = append(os.Environ(), "GOFLAGS="+strings.ReplaceAll(strings.TrimSpace(string(goflags)), "-buildvcs=false", "-buildvcs=auto"))
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %s: %v\n%s", where, cmd, err, out)
 		}
@@ -538,6 +544,31 @@ func (in *install) stop(t *testing.T) {
 		t.Errorf("the daemon did not stop within 60 s of SIGTERM")
 	}
 	in.daemon = nil
+}
+
+// checkMetrics: the built binary says which commit it is (go build records it in a git work
+// tree), and the clock's counters exist from the start.
+func (in *install) checkMetrics(t *testing.T) {
+	t.Helper()
+	resp, err := http.Get("http://" + in.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	revision := `unknown`
+	if out, err := exec.Command("git", "-C", in.repo, "rev-parse", "HEAD").Output(); err == nil {
+		revision = strings.TrimSpace(string(out)) + `(\+dirty)?`
+	}
+	re := regexp.MustCompile(`(?m)^kaoqin_build_info\{goversion="go[^"]+",revision="` + revision + `",version="[^"]+"\} 1$`)
+	if !re.Match(body) {
+		t.Errorf("metrics: no kaoqin_build_info with revision %s:\n%s", revision, regexp.MustCompile(`(?m)^kaoqin_build_info.*$`).Find(body))
+	}
+	for _, k := range ingest.ReadErrorKinds {
+		if !bytes.Contains(body, []byte(`kaoqin_clock_read_errors_total{clock="hall",kind="`+k+`"}`)) {
+			t.Errorf("metrics: no kaoqin_clock_read_errors_total for kind %s", k)
+		}
+	}
 }
 
 // login logs in over HTTP and, when it should succeed, uses the session.
