@@ -151,6 +151,14 @@ func (in *classifyInputs) classify(ctx context.Context, period *attendance.Perio
 			}
 		}
 		results = leave.Classify(period, st, rec, results[:0])
+		// The roster's start and end dates bound the results, as in the database (a newcomer is
+		// not ABSENT before joining).
+		if s.StartDate != "" || s.EndDate != "" {
+			results = slices.DeleteFunc(results, func(r attendance.Result) bool {
+				d := r.Date.String()
+				return s.StartDate != "" && d < s.StartDate || s.EndDate != "" && d > s.EndDate
+			})
+		}
 		fn(si, results)
 	}
 	return nil

@@ -197,3 +197,38 @@ func TestClassifyUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyHonoursRosterDates: the file path computes nothing outside a staff member's
+// start_date and end_date, as the database path does (a newcomer is not ABSENT before joining).
+func TestClassifyHonoursRosterDates(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	staff := write("staff.csv", "staff_id,name,window,unit,start_date,end_date\n1001,甲,民政,民政局,2026-07-08,\n1002,乙,民政,民政局,,2026-07-07\n")
+	punches := write("punches.csv", "staff_id,time\n")
+	var out, errb bytes.Buffer
+	code := runClassify(context.Background(), attendance.DefaultRules(), []string{"--staff", staff, "--punches", punches,
+		"--from", "2026-07-06", "--to", "2026-07-09", "--format", "csv"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	days := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		f := strings.Split(line, ",")
+		days[f[0]] = append(days[f[0]], f[1]+" "+f[2])
+	}
+	want := map[string]string{
+		"1001": "2026-07-08 am,2026-07-08 pm,2026-07-09 am,2026-07-09 pm",
+		"1002": "2026-07-06 am,2026-07-06 pm,2026-07-07 am,2026-07-07 pm",
+	}
+	for id, w := range want {
+		if got := strings.Join(days[id], ","); got != w {
+			t.Errorf("%s: got segments %s, want %s", id, got, w)
+		}
+	}
+}

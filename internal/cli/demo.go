@@ -129,7 +129,7 @@ func (d *demoRun) run(ctx context.Context) error {
 	if err := d.waitStored(ctx, st, daemonErr); err != nil {
 		return err
 	}
-	files, err := d.report(ctx, st, &rules)
+	files, landing, err := d.report(ctx, st, &rules)
 	if err != nil {
 		return err
 	}
@@ -141,8 +141,9 @@ func (d *demoRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.e.stdout, "\nready in %.1f s\n  dashboard  %s/  (%s)\n  metrics    %s/metrics\nCtrl-C stops the demo.\n",
-		time.Since(began).Seconds(), url, login, url)
+	// The dashboard opens on the played month, not on the real today (when nobody punched).
+	fmt.Fprintf(d.e.stdout, "\nready in %.1f s\n  dashboard  %s/today?date=%s  (%s)\n  month      %s/month?month=%s\n  metrics    %s/metrics\nCtrl-C stops the demo.\n",
+		time.Since(began).Seconds(), url, landing, login, url, demo.Month, url)
 	if d.ready != nil {
 		d.ready(url)
 	}
@@ -268,6 +269,7 @@ func (d *demoRun) writeConfig() (*config.Config, attendance.Rules, error) {
 	abs, _ := filepath.Abs(d.dataDir)
 	out, _ := filepath.Abs(d.outDir)
 	fmt.Fprintf(&b, "# Written by kaoqin demo; the clocks are emulated and change address at every run.\n")
+	fmt.Fprintf(&b, "center: {name: %s}\n", demoCenter)
 	fmt.Fprintf(&b, "database: {driver: sqlite, dsn: '%s'}\n", filepath.Join(abs, "kaoqin.db"))
 	fmt.Fprintf(&b, "http: {listen: '%s'}\n", d.listen)
 	fmt.Fprintf(&b, "%s", d.push.configLine())
@@ -441,40 +443,68 @@ func (d *demoRun) waitStored(ctx context.Context, st *store.Store, failed <-chan
 }
 
 // report recomputes the month (the daemon's worker does this as inputs arrive; doing it here
-// makes the report wait for the last of them) and writes it in three formats.
-func (d *demoRun) report(ctx context.Context, st *store.Store, rules *attendance.Rules) ([]string, error) {
+// makes the report wait for the last of them), writes it in every format, and picks the day the
+// dashboard opens on: the working day with late, early and absent findings, most findings first.
+func (d *demoRun) report(ctx context.Context, st *store.Store, rules *attendance.Rules) ([]string, string, error) {
 	w := results.New(results.Options{Store: st, Rules: rules, Logger: d.log})
 	from, _ := attendance.ParseDate(demo.Month + "-01")
 	to := attendance.DateOf(from.Time().AddDate(0, 1, -1))
 	for _, s := range d.sc.Staff {
 		if _, _, err := w.RecomputeRange(ctx, s.ID, from, to); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	month, err := reports.ParseMonth(demo.Month)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	in, err := monthFromStore(ctx, st, rules, month)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	in.Center = demoCenter
 	rep := reports.BuildMonth(in)
 	if err := os.MkdirAll(d.outDir, 0o750); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var files []string
 	for _, f := range []struct {
-		ext   string
+		name  string
 		write func(io.Writer) error
-	}{{"xlsx", rep.WriteXLSX}, {"csv", rep.WriteCSV}, {"html", rep.WriteHTML}} {
-		path := filepath.Join(d.outDir, "考勤月报-"+demo.Month+"."+f.ext)
+	}{{"考勤月报-" + demo.Month + ".xlsx", rep.WriteXLSX}, {"考勤月报-" + demo.Month + ".csv", rep.WriteCSV},
+		{"考勤月报-" + demo.Month + ".html", rep.WriteHTML}, {"考勤表-" + demo.Month + ".csv", rep.WriteSheetCSV},
+		{"考勤月报-" + demo.Month + "-各单位.zip", func(w io.Writer) error { return reports.WriteUnitsZIP(w, in) }}} {
+		path := filepath.Join(d.outDir, f.name)
 		if err := writeAtomically(path, f.write); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		files = append(files, path)
 	}
-	return files, nil
+	return files, landingDay(rep), nil
+}
+
+// demoCenter heads the demo's reports (center.name of the config it writes).
+const demoCenter = "演示市政务服务中心"
+
+// landingDay is the working day of rep with late, early and absent findings all, the most
+// findings first; without such a day, the working day with the most findings.
+func landingDay(rep *reports.MonthReport) string {
+	best, bestN, bestAll := "", -1, false
+	for i, day := range rep.Days {
+		t := &rep.DayTotals[i]
+		if !day.Working {
+			continue
+		}
+		all := t.Late > 0 && t.Early > 0 && t.AbsentSegments > 0
+		n := t.Late + t.Early + t.AbsentSegments + t.MissingPunches
+		if all && !bestAll || all == bestAll && n > bestN {
+			best, bestN, bestAll = day.Date.String(), n, all
+		}
+	}
+	if best == "" {
+		return rep.Month.First().String()
+	}
+	return best
 }
 
 // The demo's accounts. They exist only in the demo's own database.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,23 @@ func TestDemoReportMatchesWhatWasPlayed(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(page), "社保业务") {
 		t.Errorf("dashboard does not show the windows:\n%.2000s", page)
+	}
+	// The printed links land on the played month: a day of it with late, early and absent
+	// findings, and the month page on it.
+	landing := regexp.MustCompile(`dashboard  (http://\S+/today\?date=` + demo.Month + `-\d\d)`).FindStringSubmatch(out.String())
+	if landing == nil || !strings.Contains(out.String(), "/month?month="+demo.Month) {
+		t.Fatalf("printed links do not open %s:\n%s", demo.Month, out.String())
+	}
+	resp, err = client.Get(landing[1])
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("landing day: %v %v", resp, err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"迟到", "早退", "旷工"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("landing day %s shows no %s", landing[1], want)
+		}
 	}
 
 	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "kaoqin.db"), store.Options{Location: shanghai})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kaoqin/kaoqin/internal/csvio"
 	"github.com/kaoqin/kaoqin/internal/store"
@@ -35,11 +36,28 @@ func runLeaveList(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kaoqin leave list: %v\n", err)
 		return exitFail
 	}
+	// A slip entered after its month was closed (before such entries were refused) was stored
+	// and never applied: say so, and where the change goes instead.
+	closedAt := map[string]time.Time{}
+	if months, err := s.ClosedMonths(ctx); err == nil {
+		for _, m := range months {
+			if c, err := s.GetMonthClosing(ctx, m); err == nil {
+				closedAt[m] = c.ClosedAt
+			}
+		}
+	}
 	fmt.Fprintf(e.stdout, "%-6s %-8s %-10s %-16s %-16s %-16s %s\n", "ID", "STAFF", "TYPE", "START", "END", "FILED", "APPROVALS")
 	for _, sl := range slips {
 		state := ""
 		if !sl.CancelledAt.IsZero() {
 			state = "  (withdrawn " + sl.CancelledAt.Format("2006-01-02 15:04") + ")"
+		}
+		for d := sl.Start; !d.After(sl.End); d = d.AddDate(0, 0, 1) {
+			m := d.Format("2006-01")
+			if at, ok := closedAt[m]; ok && sl.CreatedAt.After(at) {
+				state += "  (entered after " + m + " was closed: not applied; 本月已结账，请用更正 kaoqin month correct)"
+				break
+			}
 		}
 		fmt.Fprintf(e.stdout, "%-6d %-8s %-10s %-16s %-16s %-16s %s%s\n", sl.ID, sl.StaffID, sl.Type, sl.Start.Format("2006-01-02 15:04"),
 			sl.End.Format("2006-01-02 15:04"), sl.FiledAt.Format("2006-01-02 15:04"), sl.Approvals, state)

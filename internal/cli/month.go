@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/kaoqin/kaoqin/internal/results"
 	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/leave"
+	"github.com/kaoqin/kaoqin/reports"
 )
 
 // Month closing (rules.md R19: after HR closes a month its results change only through a recorded
@@ -94,12 +96,15 @@ func monthRange(m string) (from, to attendance.Date, err error) {
 }
 
 func runMonthClose(ctx context.Context, e *env, args []string) int {
-	f := e.flags("month close", "month close [--config FILE] [--actor NAME] [--force] YYYY-MM\n\n"+
-		"Recomputes every result of the month from all stored inputs, then closes it: from then on its\n"+
-		"results change only by `kaoqin month correct`. Refuses while results are provisional (a clock\n"+
-		"not read past a sign-out window may still hold punches) unless --force.")
+	f := e.flags("month close", "month close [--config FILE] [--actor NAME] [--force] --confirm YYYY-MM YYYY-MM\n\n"+
+		"Recomputes every result of the month from all stored inputs, shows the month's totals, how many\n"+
+		"results are still provisional and which clocks were not read since the month ended, then closes\n"+
+		"it when --confirm repeats the month: from then on its results change only by `kaoqin month\n"+
+		"correct`. A closing cannot be undone (docs/operations.md). Refuses while results are provisional\n"+
+		"(a clock not read past a sign-out window may still hold punches) unless --force.")
 	actor := f.String("actor", defaultActor(), "who closes the month, for the record and the audit log")
 	force := f.Bool("force", false, "close even with provisional results (a clock that will never be read again)")
+	confirm := f.String("confirm", "", "the month again (`YYYY-MM`), to confirm the closing; without it, only the summary is shown")
 	pos, code, ok := f.parseAll(args)
 	if !ok {
 		return code
@@ -140,6 +145,10 @@ func runMonthClose(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kaoqin month close: %v\n", err)
 		return exitFail
 	}
+	if err := e.closeSummary(ctx, s, cfg, month, len(prov)); err != nil {
+		fmt.Fprintf(e.stderr, "kaoqin month close: %v\n", err)
+		return exitFail
+	}
 	if len(prov) > 0 {
 		var ex []string
 		for _, p := range prov[:min(len(prov), 5)] {
@@ -152,6 +161,14 @@ func runMonthClose(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "warning: closing %s with %d provisional results (%s…)\n", month, len(prov), strings.Join(ex, ", "))
 	}
+	if *confirm != month {
+		if *confirm != "" {
+			fmt.Fprintf(e.stderr, "kaoqin month close: --confirm %s does not repeat the month %s; nothing closed\n", *confirm, month)
+		} else {
+			fmt.Fprintf(e.stderr, "kaoqin month close: nothing closed; to close %s, run again with --confirm %s (a closing cannot be undone: later changes go through kaoqin month correct)\n", month, month)
+		}
+		return exitUsage
+	}
 	if err := s.CloseMonth(ctx, month, *actor); err != nil {
 		fmt.Fprintf(e.stderr, "kaoqin month close: %v\n", err)
 		return exitFail
@@ -159,6 +176,43 @@ func runMonthClose(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "%s closed by %s: results of %d staff recomputed from all inputs (%d provisional); from now on only corrections change them\n",
 		month, *actor, staff, len(prov))
 	return exitOK
+}
+
+// closeSummary prints what HR checks before closing: the month's totals, the provisional results,
+// and the configured clocks not read since the month ended.
+func (e *env) closeSummary(ctx context.Context, s *store.Store, cfg *config.Config, month string, provisional int) error {
+	m, err := reports.ParseMonth(month)
+	if err != nil {
+		return err
+	}
+	rules, err := rulesFromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	in, err := monthFromStore(ctx, s, &rules, m)
+	if err != nil {
+		return err
+	}
+	t := reports.BuildMonth(in).Total
+	half := func(n int) string { return strconv.FormatFloat(float64(n)/2, 'f', 1, 64) }
+	fmt.Fprintf(e.stdout, "%s: %d staff, %s days due; late %d (%d min), early %d (%d min), missing punches %d, absent %s days, off post %d, leave %s days, exempt %d\n",
+		month, t.Staff, half(t.SegmentsDue), t.Late, t.LateMinutes, t.Early, t.EarlyMinutes, t.MissingPunches, half(t.AbsentSegments), t.OffPost, half(t.LeaveTotal()), t.Exempt)
+	reads, err := s.ClockReads(ctx)
+	if err != nil {
+		return err
+	}
+	end := m.Last().Time().AddDate(0, 0, 1)
+	var stale []string
+	for _, c := range cfg.Clocks {
+		if reads[c.Name].Before(end) {
+			stale = append(stale, c.Name)
+		}
+	}
+	if len(stale) == 0 {
+		stale = []string{"none"}
+	}
+	fmt.Fprintf(e.stdout, "%s: %d provisional results; clocks not read since the month ended: %s\n", month, provisional, strings.Join(stale, ", "))
+	return nil
 }
 
 func runMonthCorrect(ctx context.Context, e *env, args []string) int {

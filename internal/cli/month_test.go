@@ -49,7 +49,9 @@ func TestMonthCloseCorrectRecompute(t *testing.T) {
 			{"close a month not ended", []string{"month", "close", "2026-12"}, 2, "has not ended"},
 			{"close a bad month", []string{"month", "close", "July"}, 2, "want YYYY-MM"},
 			{"correct an open month", []string{"month", "correct", "--staff", "1001", "--date", "2026-07-07", "--segment", "am", "--findings", "LATE", "--reason", "r", "--actor", "hr-li"}, 2, "is not closed"},
-			{"read the clock, then close", []string{"month", "close", "2026-07", "--actor", "hr-li"}, 0, "2026-07 closed by hr-li"},
+			{"read the clock, close without confirming", []string{"month", "close", "2026-07", "--actor", "hr-li"}, 2, "run again with --confirm 2026-07"},
+			{"close confirming another month", []string{"month", "close", "2026-07", "--confirm", "2026-06"}, 2, "does not repeat the month"},
+			{"close, confirmed", []string{"month", "close", "2026-07", "--actor", "hr-li", "--confirm", "2026-07"}, 0, "2026-07 closed by hr-li"},
 			{"close again", []string{"month", "close", "2026-07"}, 1, "was closed by hr-li"},
 			{"correct with an unknown code", []string{"month", "correct", "--staff", "1001", "--date", "2026-07-07", "--segment", "am", "--findings", "TARDY", "--reason", "r", "--actor", "hr-li"}, 2, `unknown code "TARDY"`},
 			{"correct without a reason", []string{"month", "correct", "--staff", "1001", "--date", "2026-07-07", "--segment", "am", "--findings", "LATE", "--actor", "hr-li"}, 2, "--reason is required"},
@@ -60,7 +62,7 @@ func TestMonthCloseCorrectRecompute(t *testing.T) {
 			{"recompute a closed month", []string{"recompute", "--from", "2026-07-01", "--to", "2026-07-31"}, 0, "31 days skipped in closed months"},
 		}
 		for _, st := range steps {
-			if st.name == "read the clock, then close" {
+			if st.name == "read the clock, close without confirming" {
 				if err := s.TouchClockRead(ctx, "hall", at("2026-08-01 09:00:00")); err != nil {
 					t.Fatal(err)
 				}
@@ -73,7 +75,10 @@ func TestMonthCloseCorrectRecompute(t *testing.T) {
 			if code != st.code || !strings.Contains(text, st.out) {
 				t.Errorf("%s: got exit %d, stdout %q, stderr %q; want %d and %q", st.name, code, out, errs, st.code, st.out)
 			}
-			if st.name == "close with the clock never read" {
+			if st.name == "close with the clock never read" && !strings.Contains(out, "provisional results; clocks not read since the month ended: hall") {
+				t.Errorf("%s: the summary does not name the clock not read: %q", st.name, out)
+			}
+			if st.name == "close with the clock never read" || st.name == "close confirming another month" {
 				if closed, _ := s.IsClosed(ctx, "2026-07"); closed {
 					t.Errorf("%s: the month is closed, want it open", st.name)
 				}
@@ -83,24 +88,28 @@ func TestMonthCloseCorrectRecompute(t *testing.T) {
 		if got.Findings != "LATE" || got.LateMinutes != 5 || got.Correction == nil || got.Computed.Findings != "LATE;MISSING_IN" {
 			t.Errorf("corrected result got %+v over %+v, want LATE 5 over LATE;MISSING_IN", got.Values, got.Computed)
 		}
-		// An input for the closed month arrives: stored, and the month is unchanged.
+		// An input for the closed month arrives: refused, nothing stored, the month unchanged.
 		slips := writeFile(t, "leave.csv", "staff_id,type,start,end,filed_at,approvals\n1001,sick,2026-07-06 08:00:00,2026-07-06 18:00:00,2026-07-01 08:00:00,window_head;center_leader\n")
-		if code, _, errs := run(t, "import", "leave", slips, "--config", cfg); code != 0 {
-			t.Fatalf("import leave into a closed month: %d %s", code, errs)
+		if code, out, errs := run(t, "import", "leave", slips, "--config", cfg); code != 2 || !strings.Contains(errs, "leave slip 1: 2026-07 本月已结账，请用更正") ||
+			!strings.Contains(errs, "nothing was imported") || strings.Contains(out, "recomputed") {
+			t.Errorf("import leave into a closed month: got exit %d, stdout %q, stderr %q; want 2 and 本月已结账，请用更正", code, out, errs)
+		}
+		if code, out, _ := run(t, "leave", "list", "--from", "2026-07-01", "--to", "2026-07-31", "--config", cfg); code != 0 || strings.Contains(out, "sick") {
+			t.Errorf("leave list after the refused import: got %d %q, want no slip", code, out)
 		}
 		if code, _, errs := run(t, "recompute", "--from", "2026-07-06", "--to", "2026-07-06", "--config", cfg); code != 0 {
 			t.Fatalf("recompute: %d %s", code, errs)
 		}
 		if got := result("2026-07-06", "am"); got.Findings != "" {
-			t.Errorf("closed month after a new slip: got %q, want the closed result \"\"", got.Findings)
+			t.Errorf("closed month after a refused slip: got %q, want the closed result \"\"", got.Findings)
 		}
 		log, _ := s.AuditLog(ctx, 10)
 		var actions []string
 		for _, e := range log {
 			actions = append(actions, e.Action+" "+e.Entity)
 		}
-		if got := strings.Join(actions, ", "); !strings.HasPrefix(got, "add leave_slip, correct segment_result, close month") {
-			t.Errorf("audit log got %s, want add leave_slip, correct segment_result, close month first", got)
+		if got := strings.Join(actions, ", "); !strings.HasPrefix(got, "correct segment_result, close month") {
+			t.Errorf("audit log got %s, want correct segment_result, close month first (the refused slip not audited)", got)
 		}
 	})
 }

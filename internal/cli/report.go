@@ -138,15 +138,19 @@ const monthUsage = `report month --month 2026-07 [--format xlsx|csv|html|json] [
 The monthly discipline report (rules.md R20), from the database (the stored results, the
 month's closing and corrections; needs --config) or, with --staff and --punches, from the
 classify input files: a row per staff
-member, the same per window and per unit, and every finding with its evidence. xlsx has a sheet
-per view; csv is the per-staff view (--detail-out writes the detail as a second CSV); html is
-one printable page. Results from files are final (the files are taken as a complete export).
+member, the same per window and per unit, the 考勤表 (a symbol per half-day), and every finding
+with its evidence. xlsx has a sheet per view and the charts, each printable on A4 landscape; csv
+is the per-staff view (--detail-out writes the detail as a second CSV); sheet is the 考勤表 as
+CSV; html is one printable page; zip is one xlsx per window unit. --unit and --window narrow the
+report to one unit's or one window's staff. center.name of --config heads the titles. Results from files are final (the files are taken as a complete export).
 Exit 0 ok, 1 failed, 2 bad usage or bad input (FILE:LINE: problem).`
 
 func runReportMonth(ctx context.Context, e *env, args []string) int {
 	f := e.flags("report month", monthUsage)
 	monthS := f.String("month", "", "the `YYYY-MM` to report")
-	format := f.String("format", "xlsx", "xlsx, csv, html or json")
+	format := f.String("format", "xlsx", "xlsx, csv, sheet, html, json or zip")
+	unit := f.String("unit", "", "only the staff of this window `UNIT`")
+	window := f.String("window", "", "only the staff of this `WINDOW`")
 	outPath := f.String("out", "", "output `FILE` (default standard output)")
 	detailPath := f.String("detail-out", "", "with --format csv: also write the detail view to this `FILE`")
 	rf := f.reportFiles()
@@ -162,9 +166,9 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 		usage = append(usage, "--month: "+err.Error())
 	}
 	switch *format {
-	case "xlsx", "csv", "html", "json":
+	case "xlsx", "csv", "sheet", "html", "json", "zip":
 	default:
-		usage = append(usage, fmt.Sprintf("--format %q: want xlsx, csv, html or json", *format))
+		usage = append(usage, fmt.Sprintf("--format %q: want xlsx, csv, sheet, html, json or zip", *format))
 	}
 	if *detailPath != "" && *format != "csv" {
 		usage = append(usage, "--detail-out goes with --format csv only (the other formats hold the detail)")
@@ -208,6 +212,7 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 			return exitFail
 		}
 		in.Generated = store.Wall(time.Now(), cfg.Location())
+		in.Center = cfg.Center.Name
 	} else {
 		staff, results, ps, err := rf.results(ctx, &rules, month.First(), month.Last(), time.Time{}, nil)
 		if len(ps) > 0 {
@@ -218,7 +223,17 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "kaoqin report month: %v\n", err)
 			return exitFail
 		}
-		in = &reports.MonthInput{Month: month, Staff: staff, Results: results}
+		in = &reports.MonthInput{Month: month, Staff: staff, Results: results, Calendar: rules.Calendar}
+		if *f.config != "" {
+			if cfg, err := config.Load(*f.config); err == nil {
+				in.Center = cfg.Center.Name
+			}
+		}
+	}
+	in = in.Only(*unit, *window)
+	if len(in.Staff) == 0 && (*unit != "" || *window != "") {
+		fmt.Fprintf(e.stderr, "kaoqin report month: no staff in unit %q window %q\n", *unit, *window)
+		return exitUsage
 	}
 	rep := reports.BuildMonth(in)
 	return e.writeReport(*outPath, "report month", func(w io.Writer) error {
@@ -229,6 +244,10 @@ func runReportMonth(ctx context.Context, e *env, args []string) int {
 			return rep.WriteHTML(w)
 		case "json":
 			return rep.WriteJSON(w)
+		case "sheet":
+			return rep.WriteSheetCSV(w)
+		case "zip":
+			return reports.WriteUnitsZIP(w, in)
 		}
 		if err := rep.WriteCSV(w); err != nil {
 			return err
