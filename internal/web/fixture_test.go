@@ -57,6 +57,8 @@ type fixture struct {
 	worker *results.Worker
 	rules  *attendance.Rules
 	woken  chan struct{}
+	// metrics are the clock series the clocks page reads, for a test to change.
+	metrics *ingest.Metrics
 }
 
 // newFixture seeds n staff (ids S0001…, four per window, windows W01…, on clock hall; S0001 also
@@ -131,7 +133,7 @@ func newFixture(t testing.TB, st *store.Store, n int) *fixture {
 			default:
 			}
 		}})
-	f.h, f.s = h, srv
+	f.h, f.s, f.metrics = h, srv, m
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
