@@ -426,4 +426,3 @@ func xlsxTotals(t *testing.T, x *excelize.File) []string {
 	t.Fatalf("no 合计 row in the first sheet")
 	return nil
 }
-
