@@ -248,7 +248,10 @@ func (s *Service) Decide(ctx context.Context, id int64, u store.User, approve, s
 		if q.State != string(Pending) {
 			return q, bad("申请已%s，不能再审批", State(q.State).Chinese())
 		}
-		return q, fmt.Errorf("%w: %s 不能%s这份申请", ErrForbidden, u.Name, Step(q.NextStep).Chinese())
+		if u.StaffID != "" && u.StaffID == q.StaffID {
+			return q, fmt.Errorf("%w: 不能审批自己的申请", ErrForbidden)
+		}
+		return q, fmt.Errorf("%w: 这份申请正等待%s，您不能处理", ErrForbidden, Step(q.NextStep).Chinese())
 	}
 	if len([]rune(comment)) > 500 {
 		return q, bad("意见超过 500 字")
@@ -296,7 +299,7 @@ func (s *Service) Decide(ctx context.Context, id int64, u store.User, approve, s
 			d := attendance.DateOf(q.Start)
 			w := attendance.Window{From: minuteOf(q.Start), To: minuteOf(q.End)}
 			timely := r.FailureTimely(q.FiledAt, d, w)
-			verdict := fmt.Sprintf("R9：%s 报告，已登记为考勤机故障报告", q.FiledAt.Format("2006-01-02 15:04"))
+			verdict := fmt.Sprintf("%s 报告，已登记为考勤机故障报告", q.FiledAt.Format("2006-01-02 15:04"))
 			if timely {
 				verdict += "；报告及时，该时段的缺卡免责"
 			} else {

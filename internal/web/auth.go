@@ -165,6 +165,10 @@ func (s *server) auth(api bool, h func(w http.ResponseWriter, r *http.Request, u
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
 		}
+		if !u.mayOpen(r.Method, r.URL.Path) {
+			s.fail(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, u)), api, http.StatusForbidden, "您的账号无权访问此页面。")
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" && !api {
