@@ -142,7 +142,8 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("download the month: %v", err)
 	}
-	want := filepath.Join(dl, "kaoqin-2026-07.xlsx")
+	// The browser takes the UTF-8 name of the Content-Disposition (filename*).
+	want := filepath.Join(dl, "考勤月报-2026-07.xlsx")
 	for {
 		if b, err := os.ReadFile(want); err == nil && len(b) > 4 && string(b[:2]) == "PK" {
 			break
