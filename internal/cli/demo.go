@@ -85,8 +85,8 @@ func (d *demoRun) run(ctx context.Context) error {
 	}
 	defer logFile.Close()
 	// The daemon's log goes to a file: the terminal shows the demo's own progress.
-	d.log = slog.New(slog.NewTextHandler(logFile, nil))
 	d.loc, _ = time.LoadLocation("Asia/Shanghai")
+	d.log = newLogger(logFile, d.loc) // stamped in the center's zone, as the daemon's
 	d.sc = demo.Generate(1)
 	fmt.Fprintf(d.e.stdout, "kaoqin demo: %d staff in 12 windows of 6 units, %d clocks, month %s\n", len(d.sc.Staff), len(demo.Clocks), demo.Month)
 
