@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kaoqin/kaoqin/internal/store/storetest"
@@ -77,6 +78,40 @@ func TestBrowserCloseConfirmation(t *testing.T) {
 		t.Fatalf("log in and open the month: %v", err)
 	}
 	shot("month")
+	// The workbook downloads under its Chinese name; the print page is the printable report.
+	dl := t.TempDir()
+	err = chromedp.Do(bctx,
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dl})
+			return err
+		}),
+		chromedp.Click(chromedp.ID("dl-xlsx")),
+	)
+	if err != nil {
+		t.Fatalf("download the month: %v", err)
+	}
+	want := filepath.Join(dl, "考勤月报-2026-07.xlsx")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if b, err := os.ReadFile(want); err == nil && len(b) > 4 && string(b[:2]) == "PK" {
+			break
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(dl)
+			t.Fatalf("no %s downloaded (directory holds %v)", want, entries)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a download with a deadline: no event to wait on in the file system
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/month/2026-07/print.html?window=W02"), chromedp.WaitVisible(chromedp.CSS("div.signature"))); err != nil {
+		t.Fatalf("print page: %v", err)
+	}
+	if got := text("month-title"); got != "某市政务服务中心 2026年7月考勤纪律月报 · W02" {
+		t.Errorf("print page title: got %q", got)
+	}
+	shot("month-print")
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/month?month=2026-07"), chromedp.WaitVisible(chromedp.ID("close-start"))); err != nil {
+		t.Fatalf("back to the month: %v", err)
+	}
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("close-start")), chromedp.WaitVisible(chromedp.ID("close-confirm"))); err != nil {
 		t.Fatalf("start closing: %v", err)
 	}
