@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,13 +19,22 @@ import (
 // leaderLease is the lease of the daemon that runs the jobs one daemon must do alone.
 const leaderLease = "leader/jobs"
 
-// identity is the name this daemon holds leases under: ingest.identity, else host/pid.
+// identity is the name this daemon holds leases under: ingest.identity, else host/pid. A
+// configured identity gets a suffix drawn at each start: two daemons given the same config file,
+// identity included, must still never hold one lease as one owner (both would read the clock and
+// both pass the fence).
 func identity(cfg *config.Config) string {
 	if cfg.Ingest.Identity != "" {
-		return cfg.Ingest.Identity
+		return cfg.Ingest.Identity + "#" + startTag
 	}
 	return store.DefaultIdentity()
 }
+
+var startTag = func() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
 
 // startLeader takes and renews the leader lease until ctx ends; held tells whether this daemon
 // holds it now.

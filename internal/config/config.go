@@ -107,7 +107,7 @@ type Ingest struct {
 	// another daemon of the same site takes them over when it dies. "" is the default site.
 	Site string `yaml:"site"`
 	// Identity names this daemon in the clock leases (what /metrics and the clocks page show as
-	// a clock's owner); host/pid by default. Two daemons must never share one.
+	// a clock's owner, with a suffix drawn at each start); host/pid by default.
 	Identity string `yaml:"identity"`
 	// Lease is how long a daemon holds a clock without renewing it: a dead daemon's clocks are
 	// taken over within about this plus one renewal.
