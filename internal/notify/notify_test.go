@@ -346,24 +346,43 @@ func TestNoticeChild(t *testing.T) {
 		ns = append(ns, store.Notice{Key: fmt.Sprintf("request_waiting|%d|email:h@x", i), Kind: "request_waiting", Channel: "email",
 			Target: "h@x", Subject: fmt.Sprintf("第 %d 件", i), Body: "请审批"})
 	}
+	for i := 0; i < 3; i++ {
+		ch, target := notify.ChannelWeCom, "wecom"
+		if i == 2 {
+			ch, target = notify.ChannelDingTalk, "ding"
+		}
+		ns = append(ns, store.Notice{Key: fmt.Sprintf("clock_down|%d|%s", i, target), Kind: "clock_down", Channel: ch,
+			Target: target, Subject: fmt.Sprintf("机器人 %d", i), Body: "考勤机无法读取"})
+	}
 	if err := s.QueueNotices(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("QUEUED")
-	w := &notify.Worker{Store: s, Name: "child", Lease: time.Second, Batch: 5,
-		Sender: &blockingSender{next: &notify.SMTP{Addr: os.Getenv("KAOQIN_NOTIFY_SMTP"), From: "k@x", TLS: "none"}}}
+	w := &notify.Worker{Store: s, Name: "child", Lease: time.Second, Batch: 8,
+		Sender: &blockingSender{next: channels(os.Getenv("KAOQIN_NOTIFY_SMTP"), os.Getenv("KAOQIN_NOTIFY_ROBOTS"))}}
 	w.Once(ctx)
 	t.Fatal("the child was not killed")
 }
 
+func channels(smtpAddr, robotsURL string) notify.Channels {
+	wh := &notify.Webhook{Robots: map[string]notify.Robot{
+		"wecom": {Name: "wecom", Channel: notify.ChannelWeCom, URL: robotsURL + "/cgi-bin/webhook/send?key=wecom-key"},
+		"ding":  {Name: "ding", Channel: notify.ChannelDingTalk, URL: robotsURL + "/robot/send?access_token=ding-token", Secret: "SECkill"},
+	}}
+	return notify.Channels{notify.ChannelEmail: &notify.SMTP{Addr: smtpAddr, From: "k@x", TLS: "none"},
+		notify.ChannelWeCom: wh, notify.ChannelDingTalk: wh}
+}
+
 // A daemon killed after queueing notices and claiming them, in the middle of sending: every
-// notice still reaches the SMTP sink, and exactly once, when two other daemons take over.
+// notice still reaches the SMTP sink and the robots' server, and exactly once, when two other
+// daemons take over.
 func TestNoticesOnceAcrossKill(t *testing.T) {
 	sk := newSink(t)
+	rb := newRobots(t, "SECkill")
 	path := filepath.Join(t.TempDir(), "kaoqin.db")
 	s := storetest.Open(t, storetest.Backend{Name: "sqlite", Driver: "sqlite", DSN: path})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestNoticeChild$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+path, "KAOQIN_NOTIFY_SMTP="+sk.addr())
+	cmd.Env = append(os.Environ(), childEnv+"="+path, "KAOQIN_NOTIFY_SMTP="+sk.addr(), "KAOQIN_NOTIFY_ROBOTS="+rb.srv.URL)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -388,15 +407,20 @@ func TestNoticesOnceAcrossKill(t *testing.T) {
 		t.Fatalf("before the kill the sink had %d messages, want 1", n)
 	}
 	// Two daemons take over; the child's claim ends after its one-second lease.
-	smtp := &notify.SMTP{Addr: sk.addr(), From: "k@x", TLS: "none"}
+	chs := channels(sk.addr(), rb.srv.URL)
+	robotPosts := func() int {
+		rb.mu.Lock()
+		defer rb.mu.Unlock()
+		return len(rb.wecom) + len(rb.ding)
+	}
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			w := &notify.Worker{Store: s, Name: fmt.Sprint("d", i), Lease: time.Minute, Batch: 2, Sender: smtp}
-			for len(sk.got()) < 5 && time.Now().Before(deadline) {
+			w := &notify.Worker{Store: s, Name: fmt.Sprint("d", i), Lease: time.Minute, Batch: 2, Sender: chs}
+			for (len(sk.got()) < 5 || robotPosts() < 3) && time.Now().Before(deadline) {
 				if _, err := w.Once(ctx); err != nil {
 					t.Error(err)
 					return
@@ -415,6 +439,13 @@ func TestNoticesOnceAcrossKill(t *testing.T) {
 	}
 	if len(got) != 5 || len(seen) != 5 {
 		t.Fatalf("messages at the sink: got %d (%v), want 5 distinct, each once", len(got), seen)
+	}
+	robotSeen := map[string]int{}
+	for _, c := range append(append([]string(nil), rb.wecom...), rb.ding...) {
+		robotSeen[strings.SplitN(c, "\n", 2)[0]]++
+	}
+	if len(rb.wecom) != 2 || len(rb.ding) != 1 || len(robotSeen) != 3 {
+		t.Fatalf("robot posts: wecom %d, dingtalk %d (%v); want 2 and 1, each once", len(rb.wecom), len(rb.ding), robotSeen)
 	}
 	unsent, _ := s.ListNotices(ctx, store.NoticeFilter{Unsent: true})
 	if len(unsent) != 0 {
