@@ -217,3 +217,53 @@ func TestMakeupBecomesFailureReport(t *testing.T) {
 		}
 	})
 }
+
+func TestShortAbsenceNeedsPhoneNoticeAndRejection(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		// 20 minutes at the one-person 公证 window: 督查科 registers it, once the phone notice is
+		// recorded (R16).
+		id, rt, err := f.svc.File(ctx, workflow.Request{Kind: workflow.KindLeave, StaffID: "2001", Type: leave.Temporary,
+			Start: at("2026-07-06 10:00"), End: at("2026-07-06 10:20"), FiledAt: at("2026-07-06 09:50"), Reason: "取快递"}, nil, "ww")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rt.Steps) != 1 || rt.Steps[0] != workflow.StepSupervisor {
+			t.Fatalf("route: %+v", rt.Steps)
+		}
+		if _, err := f.svc.Decide(ctx, id, f.users["super"], true, false, ""); err == nil || !strings.Contains(err.Error(), "电话报备") {
+			t.Fatalf("registered without the phone notice: got %v", err)
+		}
+		if err := f.svc.PhoneNotice(ctx, id, at("2026-07-06 09:45"), f.users["lead"]); !errors.Is(err, workflow.ErrForbidden) {
+			t.Errorf("phone notice by the center leader: got %v, want ErrForbidden", err)
+		}
+		if err := f.svc.PhoneNotice(ctx, id, at("2026-07-06 09:45"), f.users["super"]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.svc.Decide(ctx, id, f.users["super"], true, false, "已登记")
+		if err != nil || got.State != "recognised" {
+			t.Fatalf("registered: got %v %v", got.State, err)
+		}
+		slips, _ := s.LeaveSlips(ctx, "2001", at("2026-07-06 00:00"), at("2026-07-07 00:00"))
+		if len(slips) != 1 || slips[0].Approvals != "registered;phone_notice@2026-07-06 09:45:00" {
+			t.Errorf("slip tokens: got %+v", slips)
+		}
+		// A rejection needs its reason, ends the request, writes no slip, and tells the staff member.
+		id, _, err = f.svc.File(ctx, workflow.Request{Kind: workflow.KindLeave, StaffID: "1001", Type: leave.Personal,
+			Start: at("2026-07-09 08:30"), End: at("2026-07-09 18:00"), FiledAt: at("2026-07-03 10:00"), Reason: "旅游"}, nil, "zs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Decide(ctx, id, f.users["head"], false, false, " "); err == nil {
+			t.Error("rejection without a reason: got nil error")
+		}
+		got, err = f.svc.Decide(ctx, id, f.users["head"], false, false, "当天窗口人手不足")
+		if err != nil || got.State != "rejected" || got.SlipID != 0 {
+			t.Fatalf("rejected: got %+v %v", got, err)
+		}
+		ns, _ := s.ListNotices(ctx, store.NoticeFilter{Kind: "request_decided"})
+		if len(ns) != 1 || ns[0].Target != "zs@x" || !strings.Contains(ns[0].Body, "当天窗口人手不足") {
+			t.Errorf("decided notice: got %+v", ns)
+		}
+	})
+}
