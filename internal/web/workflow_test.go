@@ -182,3 +182,54 @@ func TestWorkflowPagesByRole(t *testing.T) {
 	}
 	_ = storetest.Location
 }
+
+// A 补卡 filed in the form the same day and accepted by 督查科 exempts the missed punch; a failure
+// report is stamped with its filing time, never a typed one.
+func TestSelfMakeupAndFailureForms(t *testing.T) {
+	f := workflowFixture(t)
+	if err := f.st.AddUser(ctx, store.User{Name: "s5", Role: store.RoleStaff, StaffID: "S0005", PasswordHash: testHash}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	s5 := f.wlogin(t, "s5")
+	bad := []struct {
+		kind string
+		form url.Values
+		want string
+	}{
+		{"makeup", url.Values{"date": {"2026-07-15"}, "punch": {"pm_out"}, "reason": {"x"}}, "还没有开始"},
+		{"makeup", url.Values{"date": {"2026-07-12"}, "punch": {"am_in"}, "reason": {"x"}}, "不是工作日"},
+		{"makeup", url.Values{"date": {"7月15日"}, "punch": {"am_in"}, "reason": {"x"}}, "格式不对"},
+		{"failure", url.Values{"at": {"2026-07-15 11:00"}, "reason": {"识别不了"}}, "只能报告已经发生的故障"},
+		{"failure", url.Values{"at": {"2026-07-15 08:05"}}, "请说明"},
+	}
+	for _, b := range bad {
+		b.form.Set("csrf", s5.csrf)
+		if resp, body := s5.postForm("/self/new/"+b.kind, b.form); resp.StatusCode != 422 || !strings.Contains(body, b.want) {
+			t.Errorf("%s %v: got %d, want 422 with %q", b.kind, b.form, resp.StatusCode, b.want)
+		}
+	}
+	resp, body := s5.postForm("/self/new/makeup", url.Values{"csrf": {s5.csrf}, "date": {"2026-07-15"}, "punch": {"am_in"}, "reason": {"指纹识别不了"}})
+	m := requestIDRE.FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(body, "督查科登记受理") {
+		t.Fatalf("makeup filed: %d %s", resp.StatusCode, body)
+	}
+	sup := f.wlogin(t, "sup")
+	if resp, body := sup.postForm("/approvals/"+m[1], url.Values{"csrf": {sup.csrf}, "action": {"approve"}, "comment": {"已核实"}}); resp.StatusCode != 303 {
+		t.Fatalf("督查科 accepts: %d %s", resp.StatusCode, body)
+	}
+	f.recompute(t)
+	f.invalidate()
+	_, body = s5.get("/self?month=2026-07")
+	row := regexp.MustCompile(`(?s)<tr id="day-2026-07-15-上午".*?</tr>`).FindString(body)
+	if !strings.Contains(row, "故障免责") {
+		t.Errorf("S0005's morning after the 补卡: %q, want 故障免责", row)
+	}
+	resp, body = s5.postForm("/self/new/failure", url.Values{"csrf": {s5.csrf}, "at": {"2026-07-15 08:05"}, "reason": {"考勤机黑屏"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "已提交") {
+		t.Fatalf("failure report filed: %d", resp.StatusCode)
+	}
+	qs, _ := f.st.ListRequests(ctx, store.RequestFilter{StaffID: "S0005", Limit: 1})
+	if len(qs) != 1 || qs[0].Kind != "failure" || !qs[0].FiledAt.Equal(wall("2026-07-15 10:40:00")) {
+		t.Errorf("failure report: %+v, want filed at the page's now 2026-07-15 10:40", qs)
+	}
+}
