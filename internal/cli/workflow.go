@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/internal/config"
 	"github.com/kaoqin/kaoqin/internal/notify"
@@ -375,13 +377,13 @@ func randomPassword() string {
 // the workflow service the dashboard files and decides requests through, and a stop function that
 // waits for both to finish.
 func startNotify(ctx context.Context, cfg *config.Config, st *store.Store, rules *attendance.Rules, log *slog.Logger,
-	wakeResults func(), clocks func() []string) (*workflow.Service, func(), error) {
+	reg prometheus.Registerer, wakeResults func(), clocks func() []string) (*workflow.Service, func(), error) {
 	router, ch, err := notifyFromConfig(cfg, st)
 	if err != nil {
 		return nil, nil, err
 	}
 	slogger := log.With("component", "notify")
-	worker := &notify.Worker{Store: st, Sender: ch, Log: slogger, Name: store.DefaultIdentity()}
+	worker := &notify.Worker{Store: st, Sender: ch, Log: slogger, Name: store.DefaultIdentity(), Metrics: notify.NewMetrics(reg)}
 	sched := &notify.Scheduler{Store: st, Router: router, Rules: func() *attendance.Rules { return rules }, Clocks: clocks,
 		Times: notSignedInTimes(cfg), ClockDownAfter: cfg.Notify.ClockDownAfter.Std(), Owner: store.DefaultIdentity(), Log: slogger,
 		Queued: worker.Wake}

@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/kaoqin/kaoqin/internal/notify"
 	"github.com/kaoqin/kaoqin/internal/store"
 	"github.com/kaoqin/kaoqin/internal/store/storetest"
@@ -414,12 +417,14 @@ func TestNoticesOnceAcrossKill(t *testing.T) {
 		return len(rb.wecom) + len(rb.ding)
 	}
 	var wg sync.WaitGroup
+	reg := prometheus.NewRegistry()
+	metrics := notify.NewMetrics(reg)
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			w := &notify.Worker{Store: s, Name: fmt.Sprint("d", i), Lease: time.Minute, Batch: 2, Sender: chs}
+			w := &notify.Worker{Store: s, Name: fmt.Sprint("d", i), Lease: time.Minute, Batch: 2, Sender: chs, Metrics: metrics}
 			for (len(sk.got()) < 5 || robotPosts() < 3) && time.Now().Before(deadline) {
 				if _, err := w.Once(ctx); err != nil {
 					t.Error(err)
@@ -439,6 +444,15 @@ func TestNoticesOnceAcrossKill(t *testing.T) {
 	}
 	if len(got) != 5 || len(seen) != 5 {
 		t.Fatalf("messages at the sink: got %d (%v), want 5 distinct, each once", len(got), seen)
+	}
+	if got := testutil.ToFloat64(metrics.Sent.WithLabelValues("email")); got != 4 {
+		t.Errorf("e-mails counted sent by the takeover: %v, want 4", got)
+	}
+	if got := testutil.ToFloat64(metrics.Pending); got != 0 {
+		t.Errorf("pending after the takeover: %v, want 0", got)
+	}
+	if problems, err := testutil.CollectAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("metrics lint: %v %v", problems, err)
 	}
 	robotSeen := map[string]int{}
 	for _, c := range append(append([]string(nil), rb.wecom...), rb.ding...) {

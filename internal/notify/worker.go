@@ -24,9 +24,11 @@ type Worker struct {
 	Lease time.Duration
 	// Batch is how many notices one claim takes (20 by default).
 	Batch int
-	// OnSent, when set, is told of each notice sent (metrics, tests).
+	// OnSent, when set, is told of each notice sent (tests, the CLI's count).
 	OnSent func(n store.Notice)
-	wake   chan struct{}
+	// Metrics, when set, count what the worker does (the daemon passes its registry's).
+	Metrics *Metrics
+	wake    chan struct{}
 }
 
 // Wake makes the worker look at the outbox now (after a request queued a notice).
@@ -96,6 +98,14 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if m := w.Metrics; m != nil {
+		defer func() {
+			m.LastPass.Set(float64(time.Now().Unix()))
+			if n, err := w.Store.CountUnsentNotices(ctx); err == nil {
+				m.Pending.Set(float64(n))
+			}
+		}()
+	}
 	for _, n := range ns {
 		if ctx.Err() != nil {
 			// Left claimed: the lease hands them to whoever runs next.
@@ -110,6 +120,9 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 			}
 			w.log().Log(ctx, lvl, "notice not sent", "kind", n.Kind, "channel", n.Channel, "target", n.Target,
 				"attempt", n.Attempts+1, "retry_at", retry.Format(store.WallLayout), "err", err)
+			if w.Metrics != nil {
+				w.Metrics.Failed.WithLabelValues(n.Channel).Inc()
+			}
 			if ferr := w.Store.NoticeFailed(ctx, n.ID, token, err.Error(), retry); ferr != nil {
 				w.log().Warn("notices: record failure", "err", ferr)
 			}
@@ -123,6 +136,9 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 		case !ok:
 			w.log().Warn("notice sent after its claim was lost; another worker may send it too", "key", n.Key)
 		default:
+			if w.Metrics != nil {
+				w.Metrics.Sent.WithLabelValues(n.Channel).Inc()
+			}
 			if w.OnSent != nil {
 				w.OnSent(n)
 			}

@@ -165,6 +165,15 @@ func (s *Store) NoticeFailed(ctx context.Context, id int64, token, msg string, r
 	return nil
 }
 
+// CountUnsentNotices counts the notices not sent yet, given up on or not (the pending gauge).
+func (s *Store) CountUnsentNotices(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.GetContext(ctx, &n, "SELECT COUNT(*) FROM notices WHERE sent_at = ''"); err != nil {
+		return 0, fmt.Errorf("store: count notices: %w", err)
+	}
+	return n, nil
+}
+
 // NoticeFilter selects notices for operators and tests.
 type NoticeFilter struct {
 	Unsent bool   // only those not sent yet
