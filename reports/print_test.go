@@ -235,6 +235,11 @@ func checkPrinted(t *testing.T, ws []word, pages int, what string) {
 			continue // the charts and their figures
 		}
 		numbered++
+		// A table wider than the page spills its right-hand columns onto pages of their own,
+		// without the id column or a summary's title.
+		if !strings.Contains(txt, "工号") && !strings.Contains(txt, "汇总") {
+			t.Errorf("%s page %d holds columns spilled from a table too wide for the page: %.80s", what, p, txt)
+		}
 		for _, w := range byPage[p] {
 			// pdftotext's box of a line of text is about 1.30 times its font size.
 			if h := w.yMax - w.yMin; h < 9*1.29 {
@@ -300,6 +305,25 @@ func TestXLSXPrintsInLibreOffice(t *testing.T) {
 		t.Fatalf("the PDF has %d pages, want a page or more per sheet", pages)
 	}
 	checkPrinted(t, ws, pages, "XLSX")
+	// A month of 31 days with a holiday week (the widest sheet): still one page wide.
+	oct := monthCases(t)["final"]
+	oct.Month = Month{2026, time.October}
+	oct.Results = nil
+	b.Reset()
+	if err := BuildMonth(oct).WriteXLSX(&b); err != nil {
+		t.Fatal(err)
+	}
+	octX := filepath.Join(dir, "october.xlsx")
+	if err := os.WriteFile(octX, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(ctx, soffice, "-env:UserInstallation=file://"+filepath.Join(t.TempDir(), "lo"),
+		"--headless", "--convert-to", "pdf", "--outdir", dir, octX)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("soffice: %v\n%s", err, out)
+	}
+	octWords, octPages := pdfWords(t, filepath.Join(dir, "october.pdf"))
+	checkPrinted(t, octWords, octPages, "XLSX of October")
 	var all strings.Builder
 	for _, w := range ws {
 		all.WriteString(w.text)

@@ -173,8 +173,11 @@ var dayTotalRows = []struct {
 }
 
 // sheetTotalColumns are the per-person totals at the sheet's right.
-var sheetTotalColumns = []column{{"出勤天数", 3.6, kDays}, {"迟到", 3.4, kInt}, {"早退", 3.4, kInt}, {"缺卡", 3.4, kInt},
-	{"旷工天数", 3.6, kDays}, {"请假天数", 3.6, kDays}, {"脱岗", 3.4, kInt}, {"免责", 3.4, kInt}}
+//
+// With the id, the name and 31 days of 2.4 they make 113 of the 114 units an A4 landscape page
+// holds between its margins at 100 %: checked by the LibreOffice test on a 31-day month.
+var sheetTotalColumns = []column{{"出勤天数", 3.6, kDays}, {"迟到", 3.2, kInt}, {"早退", 3.2, kInt}, {"缺卡", 3.2, kInt},
+	{"旷工天数", 3.6, kDays}, {"请假天数", 3.6, kDays}, {"脱岗", 3.2, kInt}, {"免责", 3.2, kInt}}
 
 func sheetTotalCells(t *Totals, dst []cell) []cell {
 	return append(dst, cell{n: t.Present}, cell{n: t.Late}, cell{n: t.Early}, cell{n: t.MissingPunches},
@@ -196,7 +199,7 @@ func (r *MonthReport) sheetTable() *table {
 	cols := []column{{"工号", 5.5, kText}, {"姓名", 6.5, kText}}
 	for _, d := range r.Days {
 		h := strconv.Itoa(d.Date.Time().Day()) + "\n" + weekdays[d.Date.Weekday()]
-		cols = append(cols, column{h, 2.45, kMarks})
+		cols = append(cols, column{h, 2.4, kMarks})
 	}
 	cols = append(cols, sheetTotalColumns...)
 	nd := len(r.Days)
