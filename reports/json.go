@@ -14,9 +14,18 @@ import (
 
 const jsonTime = "2006-01-02 15:04:05"
 
+type jsonNamedDay struct {
+	Date    string `json:"date"`
+	Name    string `json:"name"`
+	Working bool   `json:"working"`
+}
+
 type jsonMonth struct {
 	Month       string         `json:"month"`
-	Status      string         `json:"status"` // "open" or "closed"
+	Center      string         `json:"center,omitempty"`
+	Scope       string         `json:"scope,omitempty"` // the unit or window the report is narrowed to
+	Status      string         `json:"status"`          // "open" or "closed"
+	NamedDays   []jsonNamedDay `json:"named_days"`      // holidays, make-up working days, overrides
 	Closing     *jsonClosing   `json:"closing"`
 	Generated   string         `json:"generated,omitempty"`
 	Provisional int            `json:"provisional_segments"`
@@ -192,7 +201,12 @@ func nonNil(s []string) []string {
 func (r *MonthReport) WriteJSON(w io.Writer) error {
 	j := jsonMonth{Month: r.Month.String(), Status: "open", Generated: fmtJSONTime(r.Generated), Provisional: r.Provisional(),
 		Staff: make([]jsonStaffRow, len(r.Rows)), Windows: make([]jsonGroup, len(r.Windows)), Units: make([]jsonGroup, len(r.Units)),
-		Total: toJSONTotals(&r.Total), Details: make([]jsonResult, len(r.Details))}
+		Total: toJSONTotals(&r.Total), Details: make([]jsonResult, len(r.Details)), Center: r.Center, Scope: r.Scope, NamedDays: []jsonNamedDay{}}
+	for _, d := range r.Days {
+		if d.Name != "" {
+			j.NamedDays = append(j.NamedDays, jsonNamedDay{Date: d.Date.String(), Name: d.Name, Working: d.Working})
+		}
+	}
 	if c := r.Closing; c != nil {
 		j.Status = "closed"
 		j.Closing = &jsonClosing{ClosedAt: fmtJSONTime(c.ClosedAt), ClosedBy: c.ClosedBy, Corrections: []jsonCorrection{}}

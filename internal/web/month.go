@@ -40,6 +40,7 @@ func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffI
 		return nil, err
 	}
 	in.Generated = s.now()
+	in.Center = s.o.Center
 	if window == "" && staffID == "" {
 		return in, nil
 	}
@@ -121,7 +122,6 @@ func (s *server) scopedMonth(ctx context.Context, r *http.Request, u *session, m
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	in.Center = s.o.Center
 	var units, windows []string
 	for _, st := range in.Staff {
 		if st.Unit != "" && !slices.Contains(units, st.Unit) {
