@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kaoqin/kaoqin/devices/zk"
 	"github.com/kaoqin/kaoqin/devices/zk/zkemu"
 )
 
@@ -81,5 +83,47 @@ func TestDevicesAgainstFirmwareVariants(t *testing.T) {
 	code, out, errs = run(t, "devices", "pull", "--address", a.String(), "--out", file)
 	if code != 1 || !strings.Contains(errs, "the clock counts 153 before the read and 153 after") {
 		t.Errorf("pull: got %d %q %q, want 1 and both counts", code, out, errs)
+	}
+}
+
+// TestSimZKPunchEvery: sim zk --punch-every sends live punches to a subscribed client, in the
+// layouts given on the command line.
+func TestSimZKPunchEvery(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errs syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Run(ctx, []string{"sim", "zk", "--listen", "127.0.0.1:0", "--users", "2", "--record-size", "16",
+			"--user-size", "28", "--event-size", "12", "--punch-every", "20ms"}, &out, &errs)
+	}()
+	m := waitFor(t, &out, regexp.MustCompile(`listening on tcp (\S+)\n`))
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer dcancel()
+	c, err := zk.Dial(dctx, zk.Options{Address: m[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan zk.Record, 16)
+	sctx, scancel := context.WithCancel(dctx)
+	go c.Subscribe(sctx, func(r zk.Record) {
+		select {
+		case got <- r:
+		default: // the test has what it needs
+		}
+	})
+	select {
+	case r := <-got:
+		if r.UserID != "1" && r.UserID != "2" {
+			t.Errorf("event for user %q, want 1 or 2", r.UserID)
+		}
+	case <-dctx.Done():
+		t.Fatal("no live punch within 10 s")
+	}
+	scancel()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("sim exit %d: %s", code, errs.String())
 	}
 }
