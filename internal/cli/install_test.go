@@ -48,6 +48,8 @@ func TestInstallByTheBook(t *testing.T) {
 	}
 	for _, b := range blocks {
 		switch {
+		case b.file == "nginx.conf":
+			continue // TestReverseProxyNginx
 		case b.file == "prometheus.yml":
 			in.write("/etc/prometheus/prometheus.yml", in.paths(b.text), 0o644)
 		case strings.Contains(b.text, "kaoqin migrate") && strings.Contains(b.text, "kaoqin.new"):
