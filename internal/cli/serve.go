@@ -148,7 +148,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 			httpErr <- srv.Serve(ln)
 		}
 	}()
-	d.log.Info("kaoqin serving", "http", ln.Addr().String(), "clocks", len(cfg.Clocks), "database", cfg.Database.Driver)
+	d.log.Info("kaoqin serving", "http", ln.Addr().String(), "clocks", len(cfg.Clocks), "database", cfg.Database.Driver, "config", configName(cfg))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
