@@ -794,7 +794,8 @@ func (c *Client) AttendanceSet(ctx context.Context) (*RecordSet, error) {
 		if set, err = NewRecordSet(body, size); err != nil {
 			return fmt.Errorf("zk: attendance log: %w", err)
 		}
-		return c.checkCount(ctx, "attendance log", set.Len(), s.Records, func(s Sizes) int { return s.Records })
+		what := fmt.Sprintf("attendance log (%d bytes read as %d-byte records)", len(body), size)
+		return c.checkCount(ctx, what, set.Len(), s.Records, func(s Sizes) int { return s.Records })
 	})
 	return set, err
 }
