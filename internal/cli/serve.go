@@ -124,7 +124,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 
 	names := clockNames(cfg)
 	d.clocks.Store(&names)
-	flow, stopNotify, err := startNotify(runCtx, cfg, st, &rules, d.log, d.reg, worker.Wake, func() []string { return *d.clocks.Load() })
+	flow, stopNotify, err := startNotify(runCtx, cfg, st, &rules, d.log, d.reg, leader, worker.Wake, func() []string { return *d.clocks.Load() })
 	if err != nil {
 		return err
 	}

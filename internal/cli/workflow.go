@@ -377,15 +377,15 @@ func randomPassword() string {
 // the workflow service the dashboard files and decides requests through, and a stop function that
 // waits for both to finish.
 func startNotify(ctx context.Context, cfg *config.Config, st *store.Store, rules *attendance.Rules, log *slog.Logger,
-	reg prometheus.Registerer, wakeResults func(), clocks func() []string) (*workflow.Service, func(), error) {
+	reg prometheus.Registerer, leader func() bool, wakeResults func(), clocks func() []string) (*workflow.Service, func(), error) {
 	router, ch, err := notifyFromConfig(cfg, st)
 	if err != nil {
 		return nil, nil, err
 	}
 	slogger := log.With("component", "notify")
-	worker := &notify.Worker{Store: st, Sender: ch, Log: slogger, Name: store.DefaultIdentity(), Metrics: notify.NewMetrics(reg)}
+	worker := &notify.Worker{Store: st, Sender: ch, Log: slogger, Name: identity(cfg), Metrics: notify.NewMetrics(reg)}
 	sched := &notify.Scheduler{Store: st, Router: router, Rules: func() *attendance.Rules { return rules }, Clocks: clocks,
-		Times: notSignedInTimes(cfg), ClockDownAfter: cfg.Notify.ClockDownAfter.Std(), Owner: store.DefaultIdentity(), Log: slogger,
+		Times: notSignedInTimes(cfg), ClockDownAfter: cfg.Notify.ClockDownAfter.Std(), Leader: leader, Owner: identity(cfg), Log: slogger,
 		Queued: worker.Wake}
 	svc := &workflow.Service{Store: st, Rules: func() *attendance.Rules { return rules }, Router: router, BaseURL: cfg.Notify.BaseURL,
 		Wake: wakeResults, WakeNotices: worker.Wake}

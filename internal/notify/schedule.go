@@ -18,8 +18,8 @@ import (
 // during a punch window, to the supervision section, the clocks not read for too long.
 //
 // Each notice has a unique key per (kind, target, day, time), so several daemons running the same
-// check queue it once. Where leases are available the check runs under the lease
-// "notify/schedule", so that only one daemon does the reading at all.
+// check queue it once. The check runs only on the daemon holding the leader lease (Leader), or,
+// without one, under the lease "notify/schedule", so that only one daemon does the reading at all.
 type Scheduler struct {
 	Store  *store.Store
 	Router *Router
@@ -34,10 +34,14 @@ type Scheduler struct {
 	// ClockDownAfter: a clock not read successfully for this long inside a punch window is down
 	// (0: 5 minutes).
 	ClockDownAfter time.Duration
-	Owner          string // lease owner (host and process)
-	Log            *slog.Logger
+	// Leader, when set, tells whether this daemon holds the leader lease: only the leader checks.
+	Leader func() bool
+	Owner  string // owner of the lease "notify/schedule" when there is no Leader (host and process)
+	Log    *slog.Logger
 	// Queued, when set, is told of every notice the scheduler queued (the worker's Wake).
 	Queued func()
+	// Now is the current wall-clock time (the store's by default).
+	Now func() time.Time
 }
 
 const scheduleLease = "notify/schedule"
@@ -47,7 +51,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
-		if err := s.tickUnderLease(ctx); err != nil && ctx.Err() == nil {
+		if err := s.Pass(ctx); err != nil && ctx.Err() == nil {
 			s.log().Warn("notices: scheduled check", "err", err)
 		}
 		select {
@@ -65,8 +69,13 @@ func (s *Scheduler) log() *slog.Logger {
 	return s.Log
 }
 
-func (s *Scheduler) tickUnderLease(ctx context.Context) error {
-	if s.Owner != "" {
+// Pass runs the checks due now, if this daemon is the one to run them.
+func (s *Scheduler) Pass(ctx context.Context) error {
+	if s.Leader != nil {
+		if !s.Leader() {
+			return nil
+		}
+	} else if s.Owner != "" {
 		_, err := s.Store.AcquireLease(ctx, scheduleLease, s.Owner, 2*time.Minute)
 		if errors.Is(err, store.ErrLeaseHeld) {
 			return nil // another daemon checks
@@ -77,7 +86,11 @@ func (s *Scheduler) tickUnderLease(ctx context.Context) error {
 			s.log().Debug("notices: schedule lease", "err", err)
 		}
 	}
-	return s.Tick(ctx, s.Store.Now())
+	now := s.Store.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	return s.Tick(ctx, now())
 }
 
 // Tick runs the checks due at now (wall clock).

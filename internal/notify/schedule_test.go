@@ -72,12 +72,29 @@ func TestSchedulerNotices(t *testing.T) {
 		if down.Kind != "clock_down" || !strings.Contains(down.Subject, "side") || down.Target != "super" {
 			t.Errorf("clock down: got %+v", down)
 		}
+		// Only the leader checks: a daemon that does not hold the lease queues nothing.
+		sc.Now = func() time.Time { return wallT("2026-07-06 14:56") }
+		leader := false
+		sc.Leader = func() bool { return leader }
+		if err := sc.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ns, _ := s.ListNotices(ctx, store.NoticeFilter{}); len(ns) != 2 {
+			t.Errorf("a pass without the leader lease queued: %d notices, want 2", len(ns))
+		}
+		leader = true
+		if err := sc.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ns, _ := s.ListNotices(ctx, store.NoticeFilter{Kind: "not_signed_in"}); len(ns) != 3 {
+			t.Errorf("the leader's 14:56 pass: %d not-signed-in notices, want 3 (民政 08:55, 民政 and 社保 14:55)", len(ns))
+		}
 		// A day off: nothing.
 		if err := sc.Tick(ctx, wallT("2026-07-05 08:56")); err != nil {
 			t.Fatal(err)
 		}
-		if ns, _ := s.ListNotices(ctx, store.NoticeFilter{}); len(ns) != 2 {
-			t.Errorf("after a Sunday tick: %d notices, want 2", len(ns))
+		if ns, _ := s.ListNotices(ctx, store.NoticeFilter{}); len(ns) != 4 {
+			t.Errorf("after a Sunday tick: %d notices, want 4", len(ns))
 		}
 	})
 }
