@@ -329,9 +329,10 @@ func (s *server) readAttachment(kind string, fh *multipart.FileHeader) (store.At
 		return store.Attachment{}, fmt.Errorf("%s %s 是空文件", label, name)
 	}
 	a := store.Attachment{Kind: kind, Filename: name, Size: int64(len(data))}
+	ext := ""
 	for _, m := range attachmentMagic {
 		if bytes.HasPrefix(data, m.magic) {
-			a.ContentType = m.ctype
+			a.ContentType, ext = m.ctype, m.ext
 			if filepath.Ext(name) == "" {
 				a.Filename += m.ext
 			}
@@ -345,7 +346,7 @@ func (s *server) readAttachment(kind string, fh *multipart.FileHeader) (store.At
 	a.SHA256 = hex.EncodeToString(sum[:])
 	if dir := s.o.Attachments.Dir; dir != "" {
 		// Content-addressed: the same file twice is one file; written whole before it is named.
-		a.Path = a.SHA256 + filepath.Ext(a.Filename)
+		a.Path = a.SHA256 + ext // the type found in the content, whatever the name says
 		if err := writeFileAtomic(filepath.Join(dir, a.Path), data); err != nil {
 			return store.Attachment{}, fmt.Errorf("保存附件失败：%v", err)
 		}

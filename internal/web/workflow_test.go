@@ -5,6 +5,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -231,5 +232,33 @@ func TestSelfMakeupAndFailureForms(t *testing.T) {
 	qs, _ := f.st.ListRequests(ctx, store.RequestFilter{StaffID: "S0005", Limit: 1})
 	if len(qs) != 1 || qs[0].Kind != "failure" || !qs[0].FiledAt.Equal(wall("2026-07-15 10:40:00")) {
 		t.Errorf("failure report: %+v, want filed at the page's now 2026-07-15 10:40", qs)
+	}
+}
+
+// With workflow.attachments_dir, an attachment is a file named by its hash, not a row's blob,
+// and is served from there.
+func TestAttachmentsInDirectory(t *testing.T) {
+	f := workflowFixture(t)
+	dir := t.TempDir()
+	f.s.o.Attachments.Dir = dir
+	zs := f.wlogin(t, "zs")
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{7}, 500)...)
+	resp, body := zs.postMultipart("/self/new/leave", map[string]string{"type": "meeting", "start": "2026-07-20 08:30",
+		"end": "2026-07-20 12:00", "reason": "业务培训"}, map[string][]byte{"att_notice": jpeg, "att_unit_cert": jpeg})
+	if resp.StatusCode != 200 || !strings.Contains(body, "已提交") || strings.Contains(body, "缺少附件") {
+		t.Fatalf("filed: %d", resp.StatusCode)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !strings.HasSuffix(entries[0].Name(), ".jpg") {
+		t.Fatalf("directory holds %v, want one file (the same content twice is stored once)", entries)
+	}
+	qs, _ := f.st.ListRequests(ctx, store.RequestFilter{StaffID: "S0002"})
+	q, _ := f.st.GetRequest(ctx, qs[0].ID)
+	a, err := f.st.GetAttachment(ctx, q.Attachments[0].ID)
+	if err != nil || len(a.Data) != 0 || a.Path != entries[0].Name() {
+		t.Fatalf("stored attachment: %+v %v", a, err)
+	}
+	if resp, got := zs.get("/attachments/" + itoa(a.ID)); resp.StatusCode != 200 || got != string(jpeg) {
+		t.Errorf("download from the directory: %d, %d bytes", resp.StatusCode, len(got))
 	}
 }
