@@ -369,6 +369,7 @@ func (s *server) submitCorrection(ctx context.Context, u *session, vals map[stri
 		return entryResult{Status: http.StatusInternalServerError, Err: err}
 	}
 	er.IDs = []int64{id}
+	s.o.Wake() // the month page and today's status show the correction at once
 	return er
 }
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/collate"
@@ -33,19 +34,105 @@ func (s *server) monthParam(r *http.Request, v string) (reports.Month, error) {
 	return reports.ParseMonth(v)
 }
 
-// monthInput is the month from the database, narrowed to one window or one staff member.
+// monthCache keeps a month's input as read from the database (roster, 23,000 results for 500
+// staff, closing): reading and decoding them is most of the month page's cost, and HR's filters
+// and downloads ask for the same month again and again. An entry is fresh for monthTTL; an entry
+// made through this daemon (the day cache's generation: entries, corrections, closings) makes
+// the next request read afresh, and one made through another daemon sharing the database shows
+// within monthTTL. The cached input is shared and never changed: narrowing copies.
+type monthCache struct {
+	mu      sync.Mutex
+	entries map[monthKey]*monthEntry
+}
+
+type monthKey struct {
+	month reports.Month
+	gen   uint64
+}
+
+type monthEntry struct {
+	ready   chan struct{} // closed once read
+	in      *reports.MonthInput
+	err     error
+	expires time.Time // set before ready is closed
+}
+
+const (
+	monthTTL        = 10 * time.Second
+	maxMonthEntries = 8
+)
+
+func (c *dayCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// cachedMonth is the month's input, read once however many requests ask at the same time.
+func (s *server) cachedMonth(ctx context.Context, m reports.Month) (*reports.MonthInput, error) {
+	key := monthKey{m, s.days.generation()}
+	c := &s.months
+	now := time.Now()
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[monthKey]*monthEntry{}
+	}
+	e := c.entries[key]
+	if e != nil {
+		select {
+		case <-e.ready:
+			if now.After(e.expires) || e.err != nil {
+				e = nil
+			}
+		default:
+		}
+	}
+	if e == nil {
+		for k, old := range c.entries {
+			select {
+			case <-old.ready:
+				if k.gen != key.gen || now.After(old.expires) || len(c.entries) >= maxMonthEntries {
+					delete(c.entries, k)
+				}
+			default:
+			}
+		}
+		e = &monthEntry{ready: make(chan struct{})}
+		c.entries[key] = e
+		c.mu.Unlock()
+		e.in, e.err = dbreport.Month(ctx, s.st, s.o.Rules, m)
+		e.expires = time.Now().Add(monthTTL)
+		close(e.ready)
+		return e.in, e.err
+	}
+	c.mu.Unlock()
+	select {
+	case <-e.ready:
+		return e.in, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// monthInput is the month from the database, narrowed to one window or one staff member: a
+// copy of the cached input, its own to change.
 func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffID string) (*reports.MonthInput, error) {
-	in, err := dbreport.Month(ctx, s.st, s.o.Rules, m)
+	cached, err := s.cachedMonth(ctx, m)
 	if err != nil {
 		return nil, err
+	}
+	in := *cached
+	if in.Closing != nil {
+		c := *in.Closing
+		in.Closing = &c
 	}
 	in.Generated = s.now()
 	in.Center = s.o.Center
 	if window == "" && staffID == "" {
-		return in, nil
+		return &in, nil
 	}
 	keep := map[string]bool{}
-	staff := in.Staff[:0]
+	var staff []reports.Staff
 	for _, st := range in.Staff {
 		if (window == "" || st.Window == window) && (staffID == "" || st.ID == staffID) {
 			keep[st.ID] = true
@@ -53,7 +140,7 @@ func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffI
 		}
 	}
 	in.Staff = staff
-	res := in.Results[:0]
+	var res []reports.Result
 	for _, x := range in.Results {
 		if keep[x.StaffID] {
 			res = append(res, x)
@@ -61,7 +148,7 @@ func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffI
 	}
 	in.Results = res
 	if in.Closing != nil {
-		cs := in.Closing.Corrections[:0]
+		var cs []reports.Correction
 		for _, c := range in.Closing.Corrections {
 			if keep[c.StaffID] {
 				cs = append(cs, c)
@@ -69,7 +156,7 @@ func (s *server) monthInput(ctx context.Context, m reports.Month, window, staffI
 		}
 		in.Closing.Corrections = cs
 	}
-	return in, nil
+	return &in, nil
 }
 
 type monthData struct {
@@ -427,6 +514,7 @@ func (s *server) closeMonth(w http.ResponseWriter, r *http.Request, u *session) 
 		s.showMonth(w, r, u, m, http.StatusConflict, msg, "")
 		return
 	}
+	s.days.invalidate() // the month page reads the closing afresh
 	http.Redirect(w, r, "/month?month="+m.String()+"&closed=1", http.StatusSeeOther)
 }
 

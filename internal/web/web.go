@@ -163,6 +163,7 @@ type server struct {
 	log      *slog.Logger
 	tmpl     map[string]*template.Template
 	days     dayCache
+	months   monthCache // month.go
 	sessions sessionCache
 
 	clockErrors    errorTracker
