@@ -58,7 +58,7 @@ type monthEntry struct {
 }
 
 const (
-	monthTTL        = 10 * time.Second
+	monthTTL        = 5 * time.Second // as the day cache: a result the worker writes after an entry shows within it
 	maxMonthEntries = 8
 )
 
