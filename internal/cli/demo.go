@@ -513,6 +513,11 @@ var demoUsers = []struct{ name, role, window, password string }{
 	{"hr", store.RoleHR, "", "kaoqin-demo"},
 	{"duchake", store.RoleSupervisor, "", "kaoqin-demo"},
 	{"shebao", store.RoleWindowHead, "社保业务", "kaoqin-demo"},
+	// The approval workflow (docs/workflows.md): the center leader, the 人社局's leader, and a
+	// staff member of 社保业务 (the first on the roster) who files requests.
+	{"fenguan", store.RoleCenterLeader, "", "kaoqin-demo"},
+	{"renshe", store.RoleUnitLeader, "人社局", "kaoqin-demo"},
+	{"yuangong", store.RoleStaff, "社保业务", "kaoqin-demo"},
 }
 
 // demoLogin makes sure the demo's accounts exist and returns how to log in.
@@ -527,9 +532,34 @@ func (d *demoRun) demoLogin(ctx context.Context, st *store.Store) (string, error
 		if err != nil {
 			return "", err
 		}
-		if err := st.AddUser(ctx, store.User{Name: u.name, PasswordHash: hash, Role: u.role, Window: u.window}, "demo"); err != nil {
+		nu := store.User{Name: u.name, PasswordHash: hash, Role: u.role, Window: u.window}
+		switch u.role {
+		case store.RoleUnitLeader:
+			nu.Window, nu.Unit = "", u.window
+		case store.RoleStaff:
+			nu.Window = ""
+			if nu.StaffID, err = demoStaffAt(ctx, st, u.window); err != nil {
+				return "", err
+			}
+		}
+		if err := st.AddUser(ctx, nu, "demo"); err != nil {
 			return "", err
 		}
 	}
-	return "log in as demo / kaoqin-demo (admin); also hr, duchake (督查科) and shebao (社保业务 window head), same password", nil
+	return "log in as demo / kaoqin-demo (admin); also hr, duchake (督查科), shebao (社保业务 window head), fenguan (center leader), " +
+		"renshe (人社局 leader) and yuangong (a 社保业务 staff member: files leave under 我的考勤), same password", nil
+}
+
+// demoStaffAt is the first active staff member of window w.
+func demoStaffAt(ctx context.Context, st *store.Store, w string) (string, error) {
+	staff, err := st.ListStaff(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range staff {
+		if s.Active && s.Window == w {
+			return s.StaffID, nil
+		}
+	}
+	return "", fmt.Errorf("demo: no staff at window %s", w)
 }
