@@ -48,6 +48,9 @@ func writeCSV(w io.Writer, t *table) error {
 	rec := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		rec[i] = strings.ReplaceAll(c.head, "\n", " ")
+		if d := i - t.firstDay; t.days != nil && d >= 0 && d < len(t.days) && t.days[d].Name != "" {
+			rec[i] += " " + t.days[d].Name // "1 四 国庆节"
+		}
 	}
 	cw.Write(rec)
 	var cells []cell

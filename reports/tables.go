@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kaoqin/kaoqin/attendance"
 	"github.com/kaoqin/kaoqin/leave"
 )
 
@@ -189,7 +190,7 @@ func (r *MonthReport) detailTable(full bool) *table {
 			row: func(i int, dst []cell) []cell {
 				d := &r.Details[i]
 				return append(dst, cell{s: d.Staff.ID}, cell{s: d.Staff.Name}, cell{s: d.Staff.Window},
-					cell{s: d.Date.String()}, cell{s: weekday(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
+					cell{s: d.Date.String()}, cell{s: r.dayText(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
 					cell{s: findingsText(d.Result)}, cell{s: d.SignIn.String()}, cell{s: d.SignOut.String()}, cell{s: evidenceText(&d.Evidence)})
 			},
 		}
@@ -208,12 +209,21 @@ func (r *MonthReport) detailTable(full bool) *table {
 				lt = leaveName(d.LeaveType)
 			}
 			return append(dst, cell{s: d.Staff.ID}, cell{s: d.Staff.Name}, cell{s: d.Staff.Window}, cell{s: d.Staff.Unit},
-				cell{s: d.Date.String()}, cell{s: weekday(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
+				cell{s: d.Date.String()}, cell{s: r.dayText(d.Date)}, cell{s: segmentName(d.Segment)}, cell{s: status(d.Provisional)},
 				cell{s: findingsText(d.Result)}, cell{n: d.LateMinutes}, cell{n: d.EarlyMinutes}, cell{n: d.OffPost}, cell{s: lt},
 				cell{s: d.SignIn.String()}, cell{s: d.SignOut.String()}, cell{s: punchesText(d.Evidence.Punches)},
 				cell{s: slipsText(d.Evidence.Slips)}, cell{s: patrolsText(d.Evidence.Patrols)}, cell{s: failuresText(d.Evidence.Failures)})
 		},
 	}
+}
+
+// dayText is a date's weekday, with its name when the calendar names it: "周六（调休上班）".
+func (r *MonthReport) dayText(d attendance.Date) string {
+	w := weekday(d)
+	if i := int(d - r.Month.First()); i >= 0 && i < len(r.Days) && r.Days[i].Name != "" {
+		w += "（" + r.Days[i].Name + "）"
+	}
+	return w
 }
 
 // correctionTable lists a closed month's corrections; nil while the month is open.
