@@ -37,7 +37,7 @@ func newRobotServer(t *testing.T, secret string) *robotServer {
 	rs := &robotServer{}
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
-			MsgType string `json:"msgtype"`
+			MsgType string                   `json:"msgtype"`
 			Text    struct{ Content string } `json:"text"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m.MsgType != "text" {
