@@ -110,6 +110,36 @@ func (t *errorTracker) get(clock string) (lastError, bool) {
 	return e, ok
 }
 
+// clockCache keeps the clocks' health for the today page for dayTTL: every supervisor's screen
+// refreshes it, and the metrics and the reads need not be gathered for each.
+type clockCache struct {
+	mu      sync.Mutex
+	expires time.Time
+	clocks  []ClockStatus
+}
+
+func (c *clockCache) expire() {
+	c.mu.Lock()
+	c.expires = time.Time{}
+	c.mu.Unlock()
+}
+
+// cachedClocks is clocks without the punch counts, at most dayTTL old.
+func (s *server) cachedClocks(ctx context.Context) ([]ClockStatus, error) {
+	c := &s.clockHealth
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Now().Before(c.expires) {
+		return c.clocks, nil
+	}
+	cs, err := s.clocks(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	c.clocks, c.expires = cs, time.Now().Add(dayTTL)
+	return cs, nil
+}
+
 // clocks merges the stored reads with the ingest metrics of the daemon's registry (skew, log
 // usage, errors, up, last success); with punches, it counts each clock's stored punches too.
 func (s *server) clocks(ctx context.Context, punches bool) ([]ClockStatus, error) {

@@ -206,6 +206,7 @@ func TestBrowserPages(t *testing.T) {
 	// 3. A dead clock shows 故障 in red on the clocks page and on today's.
 	f.metrics.Up.WithLabelValues("hall").Set(0)
 	f.metrics.ReadErrors.WithLabelValues("hall", "timeout").Add(15)
+	f.s.clockHealth.expire() // the today page's view of the clocks is up to dayTTL old
 	do("clocks", chromedp.Navigate(base+"/clocks"), chromedp.WaitVisible(chromedp.ID("clocks")))
 	shot("clocks")
 	if s := eval(`document.querySelector("#clock-hall .badge").textContent`); s != "故障" {

@@ -299,7 +299,7 @@ func (s *server) todayPage(w http.ResponseWriter, r *http.Request, u *session) {
 		return
 	}
 	if u.can("clocks") {
-		if d.Clocks, err = s.clocks(r.Context(), false); err != nil {
+		if d.Clocks, err = s.cachedClocks(r.Context()); err != nil {
 			s.serverError(w, r, false, err)
 			return
 		}

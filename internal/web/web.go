@@ -168,6 +168,7 @@ type server struct {
 
 	clockErrors    errorTracker
 	dir            directoryCache
+	clockHealth    clockCache
 	passwordChecks atomic.Int64 // bcrypt comparisons made, for the rate limit's test
 }
 
