@@ -107,6 +107,13 @@ func (s *Service) File(ctx context.Context, q Request, atts []store.Attachment, 
 	}
 	rt := Plan(r, ast, q)
 	status := Start(rt)
+	if status.State == Pending {
+		if ok, err := s.hasApprover(ctx, status.Next, st); err != nil {
+			return 0, rt, err
+		} else if !ok {
+			rt.Warnings = append(rt.Warnings, "系统中还没有可以"+status.Next.Chinese()+"的账号：请联系管理员添加，申请会一直等待。")
+		}
+	}
 	sq := store.Request{Kind: string(q.Kind), StaffID: q.StaffID, Window: st.Window, Unit: st.Unit, WindowStaff: ast.WindowStaff,
 		LeaveType: string(q.Type), Punch: string(q.Punch), Start: q.Start, End: q.End, FiledAt: q.FiledAt, Reason: q.Reason,
 		Substitute: q.Substitute, Steps: names(rt.Steps), NextStep: string(status.Next), State: string(status.State),
@@ -185,6 +192,21 @@ func (s *Service) waitingNotices(ctx context.Context, id int64, q store.Request,
 	}
 	return s.Router.Deliveries(ctx, audienceOf(step, q), notify.Message{Key: key, Kind: "request_waiting",
 		Subject: "【待审批】" + Describe(q, st.Name), Body: body})
+}
+
+// hasApprover reports whether some account may decide step for staff member st.
+func (s *Service) hasApprover(ctx context.Context, step Step, st store.Staff) (bool, error) {
+	us, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return false, err
+	}
+	q := store.Request{State: string(Pending), NextStep: string(step), Window: st.Window, Unit: st.Unit, StaffID: st.StaffID}
+	for _, u := range us {
+		if MayDecide(u, q) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // MayDecide reports whether account u may decide request q at its next step.

@@ -267,3 +267,20 @@ func TestShortAbsenceNeedsPhoneNoticeAndRejection(t *testing.T) {
 		}
 	})
 }
+
+// A request whose first approver has no account is filed, with a warning that it will wait.
+func TestNoApproverAccountWarns(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s)
+	if err := s.DisableUser(ctx, "head", "t"); err != nil {
+		t.Fatal(err)
+	}
+	_, rt, err := f.svc.File(ctx, workflow.Request{Kind: workflow.KindLeave, StaffID: "1001", Type: leave.Personal,
+		Start: at("2026-07-09 08:30"), End: at("2026-07-09 12:00"), FiledAt: at("2026-07-03 10:00"), Reason: "办事"}, nil, "zs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rt.Warnings) != 1 || !strings.Contains(rt.Warnings[0], "还没有可以窗口负责人审批的账号") {
+		t.Errorf("warnings: %q", rt.Warnings)
+	}
+}

@@ -121,7 +121,7 @@ func (s *server) selfPage(w http.ResponseWriter, r *http.Request, u *session) {
 		return
 	}
 	ctx := r.Context()
-	md, code, err := s.staffMonth(ctx, &session{Session: store.Session{User: store.User{Role: store.RoleStaff}}}, u.User.StaffID, m)
+	md, code, err := s.staffMonth(ctx, u, u.User.StaffID, m)
 	if err != nil {
 		s.serverError(w, r, false, err)
 		return
