@@ -136,7 +136,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, rules attendance.R
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{DB: st, Gatherer: d.reg, Logger: d.log,
 			Store: st, Rules: &rules, CurrentClocks: func() []string { return *d.clocks.Load() }, Wake: worker.Wake, Secure: cfg.HTTP.TLSCert != "" || cfg.HTTP.SecureCookies, Center: cfg.Center.Name,
-			Workflow: flow, Attachments: attachmentsFromConfig(cfg)}),
+			Workflow: flow, Attachments: attachmentsFromConfig(cfg), ReadNow: svc.ReadNow, Owners: svc.Owners}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute,
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ type clocksData struct {
 	Notice      string
 	Staff       []store.Staff
 	CanEnroll   bool
+	CanRead     bool // read now offered
+	CanSync     bool // sync time offered
+	Owners      bool // the owning daemon is known
 }
 
 // errorTracker remembers, per clock, when each kind of read error last grew: the counters say
@@ -205,9 +209,14 @@ func (s *server) clocks(ctx context.Context, punches bool) ([]ClockStatus, error
 	for _, c := range rep.StaleClocks {
 		byName[c.Name].Stale = true
 	}
+	var owners map[string]string
+	if s.o.Owners != nil {
+		owners = s.o.Owners()
+	}
 	for i := range out {
 		c := &out[i]
 		c.LastStr = fmtWall(c.LastRead)
+		c.Owner = owners[c.Name]
 		if e, ok := s.clockErrors.get(c.Name); ok {
 			c.LastErrorKind, c.LastErrorAt, c.LastErrorStr = e.kind, e.at, fmtWall(e.at)
 		}
@@ -295,8 +304,16 @@ func (s *server) showClocks(w http.ResponseWriter, r *http.Request, u *session, 
 	}
 	d.Error = errMsg
 	d.CanEnroll = u.can("enroll")
-	if notice != "" {
+	d.CanRead = u.can("clockops") && s.o.ReadNow != nil
+	d.CanSync = u.can("clockops") && s.o.SyncTime != nil
+	d.Owners = s.o.Owners != nil
+	switch q := r.URL.Query(); {
+	case notice != "":
 		d.Notice = "已登记：" + notice
+	case q.Get("read") != "":
+		d.Notice = "已读取打卡机 " + q.Get("read") + "。"
+	case q.Get("synced") != "":
+		d.Notice = "已为打卡机 " + q.Get("synced") + " 校时。"
 	}
 	s.renderPage(w, code, "clocks", &pageData{Title: "打卡机", U: u, Data: d})
 }
@@ -347,4 +364,57 @@ func (s *server) checkEnrollment(ctx context.Context, e store.Enrollment) string
 		return "打卡机 " + e.Clock + " 上没有未登记的用户号 " + e.UserID
 	}
 	return ""
+}
+
+// clockAction reads a clock now or sets its time, for admins. Setting the time is refused while a
+// punch window is open: a clock whose time jumps then records punches at the wrong minute.
+func (s *server) clockAction(w http.ResponseWriter, r *http.Request, u *session) {
+	name, action := r.PathValue("name"), r.PathValue("action")
+	var run func(ctx context.Context, clock string) error
+	switch action {
+	case "read":
+		run = s.o.ReadNow
+	case "sync":
+		run = s.o.SyncTime
+	}
+	if run == nil || !slices.Contains(s.clockNames(), name) {
+		s.notFound(w, r)
+		return
+	}
+	if !u.can("clockops") {
+		s.fail(w, r, false, http.StatusForbidden, "只有管理员可以读取打卡机或校时。")
+		return
+	}
+	if action == "sync" && s.punchWindowOpen(s.now()) {
+		s.showClocks(w, r, u, http.StatusConflict, "打卡时段内不能校时：请在打卡时段结束后再校时。", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 90*time.Second)
+	defer cancel()
+	if err := run(ctx, name); err != nil {
+		s.log.Warn("clock action", "clock", name, "action", action, "err", err)
+		what := map[string]string{"read": "读取", "sync": "校时"}[action]
+		s.showClocks(w, r, u, http.StatusBadGateway, "打卡机 "+name+" "+what+"失败，请检查打卡机的电源和网络后再试。", "")
+		return
+	}
+	s.clockHealth.expire()
+	s.days.invalidate()
+	key := map[string]string{"read": "read", "sync": "synced"}[action]
+	http.Redirect(w, r, "/clocks?"+key+"="+url.QueryEscape(name), http.StatusSeeOther)
+}
+
+// punchWindowOpen tells whether a sign-in or sign-out window of a working day is open at t.
+func (s *server) punchWindowOpen(t time.Time) bool {
+	d := attendance.DateOf(t)
+	if !s.o.Rules.Working(d) {
+		return false
+	}
+	for _, h := range hours(s.o.Rules, d) {
+		for _, win := range []attendance.Window{h.In, h.Out} {
+			if !t.Before(d.At(win.From)) && !t.After(d.At(win.To)) {
+				return true
+			}
+		}
+	}
+	return false
 }

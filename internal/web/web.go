@@ -52,6 +52,12 @@ type Options struct {
 	Now func() time.Time
 	// SessionTTL is how long a login lasts (12h by default).
 	SessionTTL time.Duration
+	// ReadNow reads a clock at once, SyncTime sets its time from the server's, for the clocks
+	// page's actions (nil: the action is not offered). Owners names the daemon reading each
+	// clock, when several share the database.
+	ReadNow  func(ctx context.Context, clock string) error
+	SyncTime func(ctx context.Context, clock string) error
+	Owners   func() map[string]string
 	// Center is the center's name (config center.name), at the head of the reports' titles.
 	Center string
 	// Workflow files and decides the requests staff make themselves (nil: the self-service and
@@ -249,6 +255,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	page("GET /staff/{id}", s.staffPage)
 	page("GET /clocks", s.clocksPage)
 	page("POST /clocks/enroll", s.enroll)
+	page("POST /clocks/{name}/{action}", s.clockAction)
 	page("GET /entry/{kind}", s.entryPage)
 	page("POST /entry/{kind}", s.entryPost)
 	page("GET /entries", s.entriesPage)
