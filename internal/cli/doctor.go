@@ -194,6 +194,10 @@ func (d *doctor) checkSQLiteFile(dsn string) bool {
 		return true
 	}
 	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		d.fail("database", "%s does not exist yet; run `kaoqin migrate` as the service's user", path)
+		return false
+	}
 	if err := writable(dir); err != nil {
 		d.fail("files", "cannot write in %s (%v): SQLite needs to write its -wal and -shm files there; run as the service's user, or chown the directory to it", dir, err)
 		return false

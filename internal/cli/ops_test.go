@@ -338,6 +338,11 @@ func TestDoctor(t *testing.T) {
 			}
 		})
 	}
+	// A database in a directory not made yet: migrate makes it.
+	sub := opsConfig(t, "database: {driver: sqlite, dsn: data/k.db}\n")
+	if code, out, _ := run(t, "doctor", "--config", sub, "--no-clocks"); code != exitFail || !strings.Contains(out, "data/k.db does not exist yet; run `kaoqin migrate`") {
+		t.Errorf("doctor before migrate, database directory absent: %d\n%s", code, out)
+	}
 	// A clock that does not answer fails; one that does is ok.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
