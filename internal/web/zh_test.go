@@ -131,3 +131,42 @@ func TestAuditPage(t *testing.T) {
 		t.Errorf("the unfiltered log lacks the logins")
 	}
 }
+
+// TestPagesInChinese opens every page of the center's day as its users see them and finds no
+// English word, rule number or record id in what they read.
+func TestPagesInChinese(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), 8)
+	if _, err := f.st.AddPatrols(ctx, []store.PatrolRecord{{StaffID: "S0002", From: wall("2026-07-15 09:30:00"), To: wall("2026-07-15 10:05:00")}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	f.recompute(t)
+	sup := f.client(t).login("sup")
+	sup.postForm("/entry/leave", url.Values{"csrf": {sup.csrf}, "staff_id": {"S0005"}, "type": {"personal"}, "start": {"2026-07-15T08:30"},
+		"end": {"2026-07-15T18:00"}, "filed_at": {"2026-07-15T09:00"}, "approvals": {"window_head"}})
+	f.recompute(t)
+	admin := f.client(t).login("admin")
+	rule := regexp.MustCompile(`\bR\d+\b|［[^］]*］`)
+	for _, tc := range []struct {
+		c    *client
+		path string
+	}{
+		{sup, "/today"}, {sup, "/today?date=2026-07-14"}, {sup, "/staff/S0002"}, {sup, "/staff/S0005?date=2026-07-15"},
+		{sup, "/clocks"}, {sup, "/entries?kind=leave&from=2026-07-01&to=2026-07-31"}, {sup, "/entries?kind=patrol&from=2026-07-01&to=2026-07-31"},
+		{sup, "/entries?kind=failure"}, {sup, "/entries?kind=signin"}, {sup, "/entry/leave"}, {sup, "/entry/patrol"}, {sup, "/entry/failure"},
+		{sup, "/entry/signin"}, {admin, "/entry/correction"}, {admin, "/audit"}, {admin, "/admin/staff"}, {admin, "/admin/staff/S0001"},
+		{admin, "/admin/windows"}, {admin, "/admin/users"}, {sup, "/password"}, {sup, "/nope"},
+	} {
+		_, body := tc.c.get(tc.path)
+		txt := visibleText(body)
+		for _, id := range []string{"S0001", "S0002", "S0005", "W01", "W02"} {
+			txt = strings.ReplaceAll(txt, id, "")
+		}
+		if w := asciiWord.FindString(txt); w != "" {
+			i := strings.Index(txt, w)
+			t.Errorf("%s: English word %q: …%s…", tc.path, w, txt[max(0, i-60):min(len(txt), i+60)])
+		}
+		if m := rule.FindString(txt); m != "" {
+			t.Errorf("%s: rule number or record id %q", tc.path, m)
+		}
+	}
+}
