@@ -224,6 +224,10 @@ func (f *flags) openStore(ctx context.Context) (*config.Config, *store.Store, in
 
 // openStore opens the configured database, refusing an old schema unless migrating.
 func (e *env) openStore(ctx context.Context, cfg *config.Config, migrating bool) (*store.Store, int, bool) {
+	if p := rootOnServiceDatabase(cfg); p != "" {
+		fmt.Fprintf(e.stderr, "kaoqin: %s\n", p)
+		return nil, exitUsage, false
+	}
 	s, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{
 		Location: cfg.Location(), MaxOpenConns: cfg.Database.MaxOpenConns, SkipSchemaCheck: migrating,
 		Addresses: cfg.Database.Addresses, Identity: identity(cfg)})

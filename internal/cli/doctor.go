@@ -118,6 +118,10 @@ func offset(sec int) string {
 
 func (d *doctor) checkDatabase(ctx context.Context, cfg *config.Config) {
 	dsn := store.DSNForDisplay(cfg.Database.Driver, cfg.Database.DSN)
+	if p := rootOnServiceDatabase(cfg); p != "" {
+		d.fail("database", "%s", p)
+		return
+	}
 	if cfg.Database.Driver == "sqlite" {
 		if !d.checkSQLiteFile(cfg.Database.DSN) {
 			return

@@ -498,3 +498,28 @@ func TestMariaDBDumpRestores(t *testing.T) {
 		t.Errorf("doctor on the restored database: %d\n%s%s", code, out, errs)
 	}
 }
+
+// Run as root on the service's SQLite database, a command refuses and says as whom to run it:
+// SQLite would leave root-owned files (the database, its -wal and -shm) the daemon cannot open.
+func TestRootOnServiceDatabaseRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to own files as another user")
+	}
+	cfg := opsConfig(t, "")
+	dir := filepath.Dir(cfg)
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"migrate"}, {"user", "add", "--role", "admin", "root"}, {"backup", "--out", filepath.Join(t.TempDir(), "b.db")}, {"serve"}} {
+		code, _, errs := run(t, append(args, "--config", cfg)...)
+		if code != exitUsage || !strings.Contains(errs, dir+" belongs to nobody: run this command as that user (sudo -u nobody kaoqin …)") {
+			t.Errorf("kaoqin %v as root: got %d %q, want 2 and the user to run it as", args, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k.db")); err == nil {
+		t.Errorf("the database was created as root")
+	}
+	if code, out, _ := run(t, "doctor", "--config", cfg, "--no-clocks"); code != exitFail || !strings.Contains(out, "FAIL  database   "+dir+" belongs to nobody") {
+		t.Errorf("doctor as root: %d\n%s", code, out)
+	}
+}

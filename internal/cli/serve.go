@@ -39,6 +39,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
 	}
+	if p := rootOnServiceDatabase(cfg); p != "" {
+		fmt.Fprintf(e.stderr, "kaoqin serve: %s\n", p)
+		return exitUsage
+	}
 	log := e.logger(cfg.Location())
 	d := &daemon{e: e, log: log, cfgPath: cfg.File}
 	if err := d.run(ctx, cfg, rules); err != nil {
