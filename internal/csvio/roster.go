@@ -47,7 +47,8 @@ func ReadRoster(path string) (*Table, error) {
 func ParseRoster(file string, data []byte) (*Table, error) {
 	var recs [][]string
 	var lines []int
-	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+	sheet := bytes.HasPrefix(data, []byte("PK\x03\x04"))
+	if sheet {
 		var err error
 		if recs, lines, err = xlsxRecords(file, data); err != nil {
 			return nil, err
@@ -71,7 +72,7 @@ func ParseRoster(file string, data []byte) (*Table, error) {
 			recs, lines = append(recs, rec), append(lines, line)
 		}
 	}
-	return rosterTable(file, recs, lines)
+	return rosterTable(file, recs, lines, sheet)
 }
 
 // decodeText makes UTF-8 of a text file: UTF-8 as it is (a byte-order mark dropped), anything
@@ -113,8 +114,9 @@ func xlsxRecords(file string, data []byte) ([][]string, []int, error) {
 	return rows, lines, nil
 }
 
-// rosterTable checks the header (aliases allowed) and every value, and makes the table.
-func rosterTable(file string, recs [][]string, lines []int) (*Table, error) {
+// rosterTable checks the header (aliases allowed) and every value, and makes the table. A
+// spreadsheet's rows may be short (it leaves trailing empty cells out); a CSV's may not.
+func rosterTable(file string, recs [][]string, lines []int, sheet bool) (*Table, error) {
 	// Blank rows (a spreadsheet's trailing ones) are skipped, the header included.
 	for len(recs) > 0 && blank(recs[0]) {
 		recs, lines = recs[1:], lines[1:]
@@ -169,8 +171,11 @@ func rosterTable(file string, recs [][]string, lines []int) (*Table, error) {
 				bad = true
 			}
 		}
+		if len(rec) < len(recs[0]) && !sheet {
+			ps = append(ps, Problem{File: file, Line: line, Msg: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(recs[0]))})
+			continue
+		}
 		if len(rec) < width {
-			// A spreadsheet leaves trailing empty cells out; a CSV row must not be short.
 			rec = append(rec, make([]string, width-len(rec))...)
 		}
 		if !bad {
