@@ -83,6 +83,9 @@ func (u *session) can(what string) bool {
 	if what == "password" {
 		return true
 	}
+	if what == "self" { // one's own month and requests: accounts linked to a roster staff member
+		return u.User.StaffID != ""
+	}
 	switch u.User.Role {
 	case store.RoleAdmin:
 		return true
