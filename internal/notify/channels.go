@@ -130,7 +130,7 @@ func message(from string, n store.Notice) []byte {
 	h("From", from)
 	h("To", n.Target)
 	h("Subject", mime.BEncoding.Encode("utf-8", n.Subject))
-	h("Date", n.CreatedAt.Format("Mon, 02 Jan 2006 15:04:05")+" +0800")
+	h("Date", time.Now().Format(time.RFC1123Z)) // an instant with the process's offset
 	h("Message-ID", "<"+messageID(n.Key)+"@kaoqin>")
 	h("MIME-Version", "1.0")
 	h("Content-Type", `text/plain; charset="utf-8"`)

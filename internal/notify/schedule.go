@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kaoqin/kaoqin/attendance"
@@ -42,6 +43,9 @@ type Scheduler struct {
 	Queued func()
 	// Now is the current wall-clock time (the store's by default).
 	Now func() time.Time
+
+	mu   sync.Mutex
+	done map[string]bool // the not-signed-in lists this scheduler queued (day and time)
 }
 
 const scheduleLease = "notify/schedule"
@@ -127,6 +131,14 @@ func (s *Scheduler) notSignedIn(ctx context.Context, r *attendance.Rules, d atte
 		if now.Before(when) || now.Sub(when) > late {
 			continue
 		}
+		// Once queued here, the list is not read again every pass (the keys would drop it anyway).
+		doneKey := d.String() + " " + at.String()
+		s.mu.Lock()
+		already := s.done[doneKey]
+		s.mu.Unlock()
+		if already {
+			continue
+		}
 		// The segment whose sign-in window opened last before the notice's time.
 		seg := season.AM
 		segName := "上午"
@@ -192,6 +204,17 @@ func (s *Scheduler) notSignedIn(ctx context.Context, r *attendance.Rules, d atte
 			}
 			queued += len(ns)
 		}
+		s.mu.Lock()
+		if s.done == nil {
+			s.done = map[string]bool{}
+		}
+		for k := range s.done {
+			if !strings.HasPrefix(k, d.String()) {
+				delete(s.done, k) // an earlier day's
+			}
+		}
+		s.done[doneKey] = true
+		s.mu.Unlock()
 	}
 	if queued > 0 && s.Queued != nil {
 		s.Queued()
