@@ -131,7 +131,8 @@ func printProblems(w io.Writer, ps csvio.Problems) {
 	}
 }
 
-const monthUsage = `report month --month 2026-07 [--format xlsx|csv|html|json] [--out FILE] [--detail-out FILE]
+const monthUsage = `report month --month 2026-07 [--format xlsx|csv|sheet|html|json|zip] [--out FILE] [--detail-out FILE]
+    [--unit UNIT] [--window WINDOW]
     --staff staff.csv --punches punches.csv [--leave leave.csv] [--patrol patrol.csv]
     [--failures failures.csv] [--manual manual.csv] [--config kaoqin.yaml]
 

@@ -96,3 +96,25 @@ func TestReportMonthFromDatabase(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
 }
+
+// TestReportMonthScope: --unit and --window narrow the report to their staff; --format sheet is
+// the 考勤表 and zip a workbook per unit; a unit with no staff is a usage error.
+func TestReportMonthScope(t *testing.T) {
+	month := []string{"report", "month", "--month", "2026-09"}
+	code, out, errs := run(t, append(append(month, "--format", "sheet", "--unit", "民政局"), classifyFiles()...)...)
+	if code != 0 || !strings.Contains(out, "\n1001,王芳,") || !strings.Contains(out, "\n1002,李强,") || strings.Contains(out, "\n2001,") ||
+		!strings.Contains(out, "25 五 中秋节") {
+		t.Errorf("--unit 民政局 --format sheet: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = run(t, append(append(month, "--format", "csv", "--window", "税务"), classifyFiles()...)...)
+	if code != 0 || !strings.Contains(out, "\n3001,") || strings.Contains(out, "\n1001,") {
+		t.Errorf("--window 税务: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = run(t, append(append(month, "--format", "zip"), classifyFiles()...)...)
+	if code != 0 || !strings.HasPrefix(out, "PK") || !strings.Contains(out, "考勤月报-2026-09-民政局.xlsx") {
+		t.Errorf("--format zip: exit %d %s, %d bytes", code, errs, len(out))
+	}
+	if code, _, errs := run(t, append(append(month, "--unit", "不存在"), classifyFiles()...)...); code != 2 || !strings.Contains(errs, "no staff in unit") {
+		t.Errorf("unknown unit: exit %d %s", code, errs)
+	}
+}
