@@ -128,7 +128,7 @@ func (s *Store) FileRequest(ctx context.Context, q Request, atts []Attachment, n
 			filed_by, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'',?,?,?,?,?,?,?)`),
 			q.Kind, q.StaffID, q.Window, q.Unit, q.WindowStaff, q.LeaveType, q.Punch, WallString(q.Start), WallString(q.End),
 			WallString(q.FiledAt), q.Reason, q.Substitute, joinList(q.Steps), q.NextStep, q.State, wallOrEmpty(q.PhoneNoticeAt),
-			q.PhoneNoticeBy, joinList(q.Verdict), actor, now)
+			q.PhoneNoticeBy, strings.Join(q.Verdict, "\n"), actor, now)
 		if err != nil {
 			return fmt.Errorf("store: file request of %s: %w", q.StaffID, err)
 		}

@@ -16,7 +16,8 @@ func TestRequestLifecycle(t *testing.T) {
 		roster(t, s)
 		q := store.Request{Kind: "leave", StaffID: "1001", Window: "w", Unit: "u", WindowStaff: 2, LeaveType: "personal",
 			Start: wall("2026-07-06 08:30:00"), End: wall("2026-07-07 18:00:00"), FiledAt: wall("2026-07-03 10:00:00"),
-			Reason: "家中有事", Steps: []string{"window_head", "center_leader", "unit_leader"}, NextStep: "window_head", State: "pending"}
+			Reason: "家中有事", Steps: []string{"window_head", "center_leader", "unit_leader"}, NextStep: "window_head", State: "pending",
+			Verdict: []string{"缺少附件：医院证明。", "逾期提交，晚于开始时间"}}
 		pdf := []byte("%PDF-1.4 test")
 		id, err := s.FileRequest(ctx, q, []store.Attachment{{Kind: "notice", Filename: "n.pdf", ContentType: "application/pdf", Size: int64(len(pdf)), SHA256: "x", Data: pdf}},
 			func(id int64) ([]store.Notice, error) {
@@ -29,7 +30,7 @@ func TestRequestLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.NextStep != "window_head" || len(got.Steps) != 3 || got.Reason != "家中有事" || len(got.Attachments) != 1 {
+		if got.NextStep != "window_head" || len(got.Steps) != 3 || got.Reason != "家中有事" || len(got.Attachments) != 1 || len(got.Verdict) != 2 {
 			t.Fatalf("stored request: got %+v", got)
 		}
 		a, err := s.GetAttachment(ctx, got.Attachments[0].ID)
