@@ -24,6 +24,10 @@ type Worker struct {
 	Lease time.Duration
 	// Batch is how many notices one claim takes (20 by default).
 	Batch int
+	// Keep is how long sent notices stay in the outbox (90 days by default); Run prunes older
+	// ones once a day. Their keys go with them, which is safe: every key names a day or a
+	// request decided long before.
+	Keep time.Duration
 	// OnSent, when set, is told of each notice sent (tests, the CLI's count).
 	OnSent func(n store.Notice)
 	// Metrics, when set, count what the worker does (the daemon passes its registry's).
@@ -55,6 +59,9 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	prune := time.NewTicker(24 * time.Hour)
+	defer prune.Stop()
+	w.prune(ctx)
 	for {
 		for {
 			n, err := w.Once(ctx)
@@ -70,7 +77,23 @@ func (w *Worker) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-w.wake:
+		case <-prune.C:
+			w.prune(ctx)
 		}
+	}
+}
+
+func (w *Worker) prune(ctx context.Context) {
+	keep := w.Keep
+	if keep <= 0 {
+		keep = 90 * 24 * time.Hour
+	}
+	n, err := w.Store.PruneNotices(ctx, w.Store.Now().Add(-keep))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		w.log().Warn("notices: prune", "err", err)
+	case n > 0:
+		w.log().Info("notices: pruned sent notices", "count", n, "older_than", keep.String())
 	}
 }
 

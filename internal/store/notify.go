@@ -165,6 +165,16 @@ func (s *Store) NoticeFailed(ctx context.Context, id int64, token, msg string, r
 	return nil
 }
 
+// PruneNotices deletes the notices sent before before (wall clock) and returns how many; unsent
+// ones stay whatever their age, for an operator to see.
+func (s *Store) PruneNotices(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, s.rebind("DELETE FROM notices WHERE sent_at <> '' AND sent_at < ?"), WallString(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune notices: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // CountUnsentNotices counts the notices not sent yet, given up on or not (the pending gauge).
 func (s *Store) CountUnsentNotices(ctx context.Context) (int, error) {
 	var n int

@@ -181,6 +181,16 @@ func TestNoticeOutbox(t *testing.T) {
 		if len(unsent) != 1 || unsent[0].LastError != "connection refused" || unsent[0].Attempts != 1 {
 			t.Errorf("unsent: got %+v", unsent)
 		}
+		// Pruning drops sent notices older than the cut, never an unsent one.
+		if n, err := s.PruneNotices(ctx, s.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Errorf("prune before they were sent: %d, %v; want 0", n, err)
+		}
+		if n, err := s.PruneNotices(ctx, s.Now().Add(time.Hour)); err != nil || n != 30 {
+			t.Errorf("prune: %d, %v; want the 30 sent", n, err)
+		}
+		if unsent, _ := s.ListNotices(ctx, store.NoticeFilter{}); len(unsent) != 1 {
+			t.Errorf("after pruning: %d notices, want the unsent one", len(unsent))
+		}
 	})
 }
 
