@@ -87,3 +87,23 @@ func TestMonthScope(t *testing.T) {
 		t.Errorf("print page: CSP %q (its style must be allowed, no script)", resp.Header.Get("Content-Security-Policy"))
 	}
 }
+
+// TestEntryInClosedMonthPage: a slip for a day of a closed month, entered on the page, is refused
+// with 本月已结账，请用更正 and not stored.
+func TestEntryInClosedMonthPage(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st, 4)
+	if err := st.CloseMonth(ctx, "2026-07", "hr"); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t).login("sup")
+	_, body := c.postForm("/entry/leave", url.Values{"csrf": {c.csrf}, "staff_id": {"S0002"}, "type": {"sick"}, "start": {"2026-07-15T08:30"},
+		"end": {"2026-07-15T18:00"}, "filed_at": {"2026-07-15 08:00"}, "approvals": {"window_head", "center_leader"}})
+	if !strings.Contains(body, "2026-07 本月已结账，请用更正") {
+		i := strings.Index(body, "<main>")
+		t.Errorf("slip in a closed month: the page does not say 本月已结账，请用更正:\n%.1500s", body[max(i, 0):])
+	}
+	if slips, _ := st.LeaveSlips(ctx, "", wall("2026-07-01 00:00:00"), wall("2026-08-01 00:00:00")); len(slips) != 0 {
+		t.Errorf("the refused slip is stored: %+v", slips)
+	}
+}
