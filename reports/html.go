@@ -102,8 +102,9 @@ func (r *MonthReport) toHTMLTable(t *table) htmlTable {
 		hh := htmlHead{Text: c.head}
 		if d := i - t.firstDay; t.days != nil && d >= 0 && d < len(t.days) {
 			hh.Title = t.days[d].Date.String() + " " + t.days[d].Name
+			hh.Class = "d"
 			if !t.days[d].Working {
-				hh.Class = "r"
+				hh.Class = "d r"
 			}
 		}
 		h.Heads = append(h.Heads, hh)
