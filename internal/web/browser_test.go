@@ -80,10 +80,11 @@ func TestBrowser(t *testing.T) {
 	base := f.srv.URL
 	readS0005 := func() string {
 		t.Helper()
-		if err := chromedp.Do(bctx, chromedp.Navigate(base+"/today"), chromedp.WaitVisible(chromedp.ID("staff-S0005"))); err != nil {
+		// Ready, not visible: a staff member without problems is folded away.
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+"/today"), chromedp.WaitReady(chromedp.ID("staff-S0005"))); err != nil {
 			t.Fatalf("today page: %v", err)
 		}
-		txt, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("staff-S0005")))
+		txt, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("staff-S0005").textContent`))
 		if err != nil {
 			t.Fatalf("today page: %v", err)
 		}
@@ -109,9 +110,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/entry/leave?staff_id=S0005"),
 		chromedp.WaitVisible(chromedp.ID("entry-form")),
 		chromedp.SetValue(chromedp.ID("f-type"), "sick"),
-		chromedp.SendKeys(chromedp.ID("f-start"), "2026-07-15 08:30"),
-		chromedp.SendKeys(chromedp.ID("f-end"), "2026-07-15 18:00"),
-		chromedp.SendKeys(chromedp.ID("f-filed_at"), "2026-07-15 08:00"),
+		// Native date-and-time inputs: the value is set as the browser's picker sets it.
+		chromedp.SetValue(chromedp.ID("f-start"), "2026-07-15T08:30"),
+		chromedp.SetValue(chromedp.ID("f-end"), "2026-07-15T18:00"),
+		chromedp.SetValue(chromedp.ID("f-filed_at"), "2026-07-15T08:00"),
 		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="window_head"]`)),
 		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="center_leader"]`)),
 		chromedp.Click(chromedp.CSS(`input[name="approvals"][value="hospital_cert"]`)),
