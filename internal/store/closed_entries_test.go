@@ -55,8 +55,17 @@ func TestEntryInClosedMonthRefused(t *testing.T) {
 		if d, _ := s.DirtyDays(ctx); len(d) != 0 {
 			t.Errorf("refused entries queued days: %v", d)
 		}
-		if _, err := s.AddLeaveSlips(ctx, []store.LeaveSlip{slip("2026-08-04 08:00:00", "2026-08-04 18:00:00")}, "clerk"); err != nil {
-			t.Errorf("slip in open August: %v", err)
+		ids, err := s.AddLeaveSlips(ctx, []store.LeaveSlip{slip("2026-08-04 08:00:00", "2026-08-04 18:00:00")}, "clerk")
+		if err != nil {
+			t.Fatalf("slip in open August: %v", err)
+		}
+		// Once August is closed too, withdrawing the slip is refused the same way.
+		if err := s.CloseMonth(ctx, "2026-08", "hr"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CancelLeaveSlip(ctx, ids[0], "entered by mistake", "clerk"); !errors.Is(err, store.ErrMonthClosed) ||
+			!strings.Contains(err.Error(), "2026-08 本月已结账，请用更正") {
+			t.Errorf("withdrawing a slip of a closed month: got %v", err)
 		}
 	})
 }

@@ -670,6 +670,16 @@ func (s *Store) CancelLeaveSlip(ctx context.Context, id int64, reason, actor str
 		}
 		sl = LeaveSlip{ID: id, StaffID: row.StaffID, Type: row.Type, Start: row.Start.T, End: row.End.T, FiledAt: row.FiledAt.T,
 			Approvals: row.Approvals, Note: row.Note, RecordedBy: row.RecordedBy}
+		// Withdrawing a slip of a closed month would be stored and never applied, as an entry.
+		closed, err := s.closedMonths(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, d := range staffDays([]string{sl.StaffID}, sl.Start, sl.End) {
+			if m := monthOf(d.Day); closed[m] {
+				return fmt.Errorf("leave slip %d: %w", id, &MonthClosedError{Month: m})
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.rebind("UPDATE leave_slips SET cancelled_at = ? WHERE id = ?"), now, id); err != nil {
 			return fmt.Errorf("store: withdraw leave slip %d: %w", id, err)
 		}
