@@ -1,6 +1,7 @@
 // Package reports owns what the center reads about attendance: the monthly discipline report
-// (rules.md R20) and the daily status of the windows, each in every format the center uses
-// (XLSX, CSV, printable HTML, JSON, and plain text for the daily status). Reports speak
+// (rules.md R20) with its 考勤表 (a symbol per half-day) and charts, and the daily status of the
+// windows, each in every format the center uses (XLSX printable on A4 and signed, CSV, printable
+// HTML, JSON, server-side SVG, one workbook per unit, and plain text for the daily status). Reports speak
 // Simplified Chinese; the counting rules of every column are written next to the code that
 // counts them (see Totals).
 //
