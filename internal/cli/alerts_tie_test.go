@@ -235,6 +235,9 @@ clocks:
 	}
 	for _, r := range rules {
 		for _, l := range r.labels {
+			if l == "instance" || l == "job" {
+				continue // added by Prometheus to every series it scrapes
+			}
 			found := false
 			for _, name := range r.metrics {
 				for _, s := range got[name] {
