@@ -253,30 +253,15 @@ func TestFailoverOnGalera(t *testing.T) {
 		return err == nil && len(q) == 0
 	})
 	day := wall("2026-10-12 00:00:00")
-	kept := resultLines(t, survivor.st, day)
+	kept := storetest.ResultLines(t, survivor.st, day)
 	for u := 101; u <= 106; u++ {
 		if _, _, err := w.RecomputeRange(ctx, fmt.Sprint("S", u), attendance.DateOf(day), attendance.DateOf(day)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if full := resultLines(t, survivor.st, day); !equal(kept, full) || len(kept) == 0 {
+	if full := storetest.ResultLines(t, survivor.st, day); !equal(kept, full) || len(kept) == 0 {
 		t.Errorf("results kept by the daemons differ from a full recompute:\nkept %v\nfull %v", kept, full)
 	}
-}
-
-// resultLines are the results of day without their computation time and finality (which moves
-// on with the clocks' reads).
-func resultLines(t *testing.T, st *store.Store, day time.Time) []string {
-	t.Helper()
-	rs, err := st.Results(context.Background(), day, day, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%s %s %s %+v in=%s out=%s %s", r.StaffID, r.Day, r.Segment, r.Values, r.SignIn, r.SignOut, r.Evidence))
-	}
-	return out
 }
 
 func run(t *testing.T, name string, args ...string) {

@@ -253,31 +253,18 @@ clocks:
 	})
 	t.Logf("results queue empty %s after the punches stopped", waited.Round(100*time.Millisecond))
 	day := wallT("2026-10-12 00:00:00")
-	kept := galeraResults(t, st, day)
+	kept := storetest.ResultLines(t, st, day)
 	for u := 101; u <= 104; u++ {
 		if _, _, err := w.RecomputeRange(ctx, fmt.Sprint("S", u), attendance.DateOf(day), attendance.DateOf(day)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if full := galeraResults(t, st, day); fmt.Sprint(kept) != fmt.Sprint(full) || len(kept) == 0 {
+	if full := storetest.ResultLines(t, st, day); fmt.Sprint(kept) != fmt.Sprint(full) || len(kept) == 0 {
 		t.Errorf("results kept by the daemons differ from a full recompute:\nkept %v\nfull %v", kept, full)
 	}
 	if l := daemons[survivor].log.String(); !strings.Contains(l, "clock taken") {
 		t.Errorf("the survivor's log does not say it took the clocks:\n%s", l)
 	}
-}
-
-func galeraResults(t *testing.T, st *store.Store, day time.Time) []string {
-	t.Helper()
-	rs, err := st.Results(context.Background(), day, day, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%s %s %s %+v in=%s out=%s %s", r.StaffID, r.Day, r.Segment, r.Values, r.SignIn, r.SignOut, r.Evidence))
-	}
-	return out
 }
 
 func galeraCtl(t *testing.T, name string, args ...string) {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,4 +197,20 @@ func Open(t testing.TB, b Backend) *store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// ResultLines are the stored results of one day as comparable lines, without their computation
+// time and finality (which move on with the clocks' reads): what the failover tests compare with a
+// full recompute.
+func ResultLines(t testing.TB, st *store.Store, day time.Time) []string {
+	t.Helper()
+	rs, err := st.Results(context.Background(), day, day, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s %s %s %+v in=%s out=%s %s", r.StaffID, r.Day, r.Segment, r.Values, r.SignIn, r.SignOut, r.Evidence))
+	}
+	return out
 }
